@@ -1,0 +1,270 @@
+// What a node's code sees of the world: its clock, its random stream, its disk,
+// sleep, named points, RPC, and the incarnation's volatile objects. One Context per
+// incarnation; when the node crashes, the Context and everything made through it
+// is gone, and no code of that incarnation runs again.
+//
+// Included by simulation.h; do not include directly.
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <coroutine>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "faultline/sim/rpc.h"
+#include "faultline/sim/task.h"
+
+namespace faultline::sim {
+
+namespace detail {
+
+// Lets requests be looked up by type without RTTI names or addresses reaching the trace.
+template <typename T>
+struct TypeTag {
+  static constexpr char tag = 0;
+};
+
+struct PendingCall {
+  virtual ~PendingCall() = default;
+  // `reply` points to the typed reply when status is ok.
+  virtual void finish(RpcStatus status, void* reply) = 0;
+};
+
+template <typename Reply, typename Handler>
+struct TypedPendingCall final : PendingCall {
+  explicit TypedPendingCall(Handler handler) : handler(std::move(handler)) {}
+  void finish(RpcStatus status, void* reply) override {
+    RpcResult<Reply> result;
+    result.status = status;
+    if (status == RpcStatus::ok) result.reply.emplace(std::move(*static_cast<Reply*>(reply)));
+    std::move(handler)(std::move(result));
+  }
+  Handler handler;
+};
+
+struct ServiceBase {
+  virtual ~ServiceBase() = default;
+};
+
+template <typename Request>
+struct Service final : ServiceBase {
+  using Handler = std::function<Task<typename Request::Reply>(Request)>;
+  explicit Service(Handler handler) : handler(std::move(handler)) {}
+  Handler handler;
+};
+
+struct VolatileBase {
+  virtual ~VolatileBase() = default;
+};
+template <typename T>
+struct VolatileBox final : VolatileBase {
+  template <typename... Args>
+  explicit VolatileBox(Args&&... args) : value(std::forward<Args>(args)...) {}
+  T value;
+};
+
+}  // namespace detail
+
+class Context {
+ public:
+  Context(Simulation& simulation, NodeId node, std::uint32_t incarnation, std::uint64_t seed);
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context();
+
+  Simulation& simulation() { return simulation_; }
+  NodeId node() const { return node_; }
+  std::uint32_t incarnation() const { return incarnation_; }
+  Owner owner() const { return {node_, incarnation_}; }
+  const std::string& name() const;
+  Instant now() const;
+  Rng& rng() { return rng_; }
+  Disk& disk();
+
+  // Sleeps for `length` of simulated time.
+  template <typename Token = use_task_t>
+  auto sleep(Duration length, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void()>(SleepInitiation{this}, token, length);
+  }
+
+  // Makes every write of `durable` issued so far survive a crash, after a simulated
+  // fsync latency. A crash before completion leaves them volatile.
+  template <typename Token = use_task_t>
+  auto sync(Durable& durable, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void()>(SyncInitiation{this}, token, &durable);
+  }
+
+  // A named step of a protocol: counted for coverage, and a place where a planned
+  // fault (crash, pause) strikes. `name` must outlive the simulation (a literal).
+  struct PointAwaiter {
+    Context* context;
+    std::string_view name;
+    const Fault* fault = nullptr;
+    bool await_ready();
+    void await_suspend(std::coroutine_handle<> waiter);
+    void await_resume() const noexcept {}
+  };
+  PointAwaiter point(std::string_view name) { return PointAwaiter{this, name}; }
+
+  // Starts a root coroutine of this incarnation (at the current instant, after the
+  // events already due).
+  void spawn(Task<void> task);
+
+  // A volatile object owned by this incarnation: destroyed by a crash, after every
+  // coroutine of the incarnation.
+  template <typename T, typename... Args>
+  T& make(Args&&... args) {
+    auto box = std::make_unique<detail::VolatileBox<T>>(std::forward<Args>(args)...);
+    T& value = box->value;
+    objects_.push_back(std::move(box));
+    return value;
+  }
+
+  // Calls `to` with `request`. Completes with the reply; with `refused` when `to` is
+  // down (the request was certainly not applied); or with `unknown` when no reply
+  // came within `timeout` (the request may or may not have been applied).
+  template <typename Request, typename Token = use_task_t>
+  auto call(NodeId to, Request request, Duration timeout, Token&& token = {}) {
+    using Reply = typename Request::Reply;
+    return boost::asio::async_initiate<Token, void(RpcResult<Reply>)>(CallInitiation<Request>{this}, token, to,
+                                                                      std::move(request), timeout);
+  }
+
+  // Serves requests of type `Request`: each one runs `handler` as its own root coroutine.
+  template <typename Request, typename Handler>
+  void serve(Handler handler) {
+    services_[&detail::TypeTag<Request>::tag] =
+        std::make_unique<detail::Service<Request>>(typename detail::Service<Request>::Handler(std::move(handler)));
+  }
+
+  // A model's own trace record (folded into the hash; part of the story).
+  void note(std::string_view kind, std::string_view detail);
+
+ private:
+  friend class Simulation;
+
+  struct SleepInitiation {
+    Context* context;
+    template <typename Handler>
+    void operator()(Handler&& handler, Duration length) const {
+      context->simulation_.schedule(context->now() + length, context->owner(), std::forward<Handler>(handler));
+    }
+  };
+
+  struct SyncInitiation {
+    Context* context;
+    template <typename Handler>
+    void operator()(Handler&& handler, Durable* durable) const {
+      const std::size_t upto = durable->size();
+      const Duration latency = context->sync_latency();
+      context->simulation_.schedule(context->now() + latency, context->owner(),
+                                    [handler = std::forward<Handler>(handler), durable, upto]() mutable {
+                                      durable->mark_synced(upto);
+                                      std::move(handler)();
+                                    });
+    }
+  };
+
+  template <typename Request>
+  struct CallInitiation {
+    Context* context;
+    template <typename Handler>
+    void operator()(Handler&& handler, NodeId to, Request request, Duration timeout) const {
+      using Reply = typename Request::Reply;
+      context->start_call<Request>(
+          std::make_unique<detail::TypedPendingCall<Reply, std::decay_t<Handler>>>(std::forward<Handler>(handler)), to,
+          std::move(request), timeout);
+    }
+  };
+
+  Duration sync_latency();
+  std::uint64_t register_call(std::unique_ptr<detail::PendingCall> pending, Duration timeout);
+  void finish_call(std::uint64_t call, RpcStatus status, void* reply);
+  void refuse_call(std::uint64_t call, NodeId to);
+  void refuse_call_remote(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call);
+  std::coroutine_handle<> adopt(Task<void> task);
+
+  template <typename Request>
+  void start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request request, Duration timeout);
+  template <typename Request>
+  void dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, const Request& request);
+  template <typename Request>
+  Task<void> serve_one(detail::Service<Request>& service, NodeId caller, std::uint32_t caller_incarnation,
+                       std::uint64_t call, Request request);
+  template <typename Reply>
+  void send_reply(std::string_view kind, NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call,
+                  Reply reply);
+
+  Simulation& simulation_;
+  NodeId node_;
+  std::uint32_t incarnation_;
+  Rng rng_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<detail::PendingCall>> pending_calls_;  // lookup only
+  std::unordered_map<const void*, std::unique_ptr<detail::ServiceBase>> services_;         // lookup only
+  std::vector<std::unique_ptr<detail::VolatileBase>> objects_;
+  // Declared last so it is destroyed first: coroutines go before the objects they use.
+  std::unique_ptr<RootSet> roots_;
+};
+
+}  // namespace faultline::sim
+
+namespace faultline::sim {
+
+template <typename Request>
+void Context::start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request request, Duration timeout) {
+  const std::uint64_t call = register_call(std::move(pending), timeout);
+  if (simulation_.state(to) == NodeState::down) {
+    refuse_call(call, to);
+    return;
+  }
+  const NodeId caller = node_;
+  const std::uint32_t caller_incarnation = incarnation_;
+  auto shared = std::make_shared<const Request>(std::move(request));
+  simulation_.send(node_, to, Request::rpc_name, MessageRole::request,
+                   [caller, caller_incarnation, call, shared](Context& server) {
+                     server.dispatch<Request>(caller, caller_incarnation, call, *shared);
+                   });
+}
+
+template <typename Request>
+void Context::dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, const Request& request) {
+  const auto found = services_.find(&detail::TypeTag<Request>::tag);
+  if (found == services_.end()) {
+    // Up but not serving this request (yet): the connection is refused.
+    refuse_call_remote(caller, caller_incarnation, call);
+    return;
+  }
+  auto& service = static_cast<detail::Service<Request>&>(*found->second);
+  // Started at once: this runs from the delivery event, not from inside a coroutine.
+  adopt(serve_one<Request>(service, caller, caller_incarnation, call, request)).resume();
+}
+
+template <typename Request>
+Task<void> Context::serve_one(detail::Service<Request>& service, NodeId caller, std::uint32_t caller_incarnation,
+                              std::uint64_t call, Request request) {
+  typename Request::Reply reply = co_await service.handler(std::move(request));
+  send_reply(Request::rpc_name, caller, caller_incarnation, call, std::move(reply));
+}
+
+template <typename Reply>
+void Context::send_reply(std::string_view kind, NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call,
+                         Reply reply) {
+  if (simulation_.network().take_lost_response(node_)) {
+    simulation_.trace().record(now(), name(), "lose-response", kind);
+    return;
+  }
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  simulation_.send(node_, caller, kind, MessageRole::reply, [caller_incarnation, call, shared](Context& client) {
+    if (client.incarnation() != caller_incarnation) return;  // the caller crashed meanwhile
+    // A duplicated reply finds the call already finished; finish_call ignores it.
+    Reply copy = *shared;
+    client.finish_call(call, RpcStatus::ok, &copy);
+  });
+}
+
+}  // namespace faultline::sim

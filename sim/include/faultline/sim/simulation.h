@@ -1,0 +1,191 @@
+// The simulation: one event queue, the nodes with their incarnations, the network,
+// the named points, the fault plan and the trace of one run. No global state: two
+// simulations can run side by side in one process (and do, in `--jobs`).
+#pragma once
+
+#include <cassert>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "faultline/sim/event_queue.h"
+#include "faultline/sim/faults.h"
+#include "faultline/sim/network.h"
+#include "faultline/sim/rng.h"
+#include "faultline/sim/storage.h"
+#include "faultline/sim/task.h"
+#include "faultline/sim/time.h"
+#include "faultline/sim/trace.h"
+
+namespace faultline::sim {
+
+class Context;
+
+enum class NodeState { up, down, paused };
+enum class MessageRole { request, reply };
+
+// Builds a node's volatile state and starts its coroutines; runs at first start and
+// at every restart, with the node's disk as it survived.
+using BootFunction = std::function<void(Context&)>;
+
+struct SimulationConfig {
+  std::uint64_t seed = 1;
+  TraceCapture capture = TraceCapture::hash_only;
+  NetworkConfig network;
+  Duration sync_latency_min = Duration::micros(50);
+  Duration sync_latency_max = Duration::micros(400);
+};
+
+// Counts of every named point reached, for coverage and for the explorer.
+struct PointCoverage {
+  std::map<std::string, std::uint64_t, std::less<>> hits;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(SimulationConfig config);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // Topology (before start).
+  NodeId add_node(std::string name, BootFunction boot);
+  void start();
+
+  NodeId node_id(std::string_view name) const;  // asserts the node exists
+  bool has_node(std::string_view name) const;
+  const std::string& node_name(NodeId node) const { return nodes_[node].name; }
+  std::size_t node_count() const { return nodes_.size() - 1; }
+  NodeState state(NodeId node) const { return nodes_[node].state; }
+  std::uint32_t incarnation(NodeId node) const { return nodes_[node].incarnation; }
+  // The running incarnation's context, or nullptr while the node is down.
+  Context* context(NodeId node);
+  Disk& disk(NodeId node) { return nodes_[node].disk; }
+
+  // Running.
+  Instant now() const { return now_; }
+  bool step();
+  // Runs every event at or before `deadline`, then sets the clock to it.
+  void run_until(Instant deadline);
+  // Runs until `done()` holds (checked every `interval`) or `deadline`; true if done.
+  bool run_until(const std::function<bool()>& done, Instant deadline, Duration interval);
+  std::uint64_t events_run() const { return events_run_; }
+
+  template <typename F>
+  void schedule(Instant at, Owner owner, F&& callable) {
+    assert(at >= now_);
+    queue_.push(at, owner, std::forward<F>(callable));
+  }
+
+  // Faults. Each is also reachable through a fault plan.
+  void crash(NodeId node, std::string_view reason);
+  void restart(NodeId node);
+  void pause(NodeId node, Duration length);
+  void resume(NodeId node);
+  void apply_plan(const FaultPlan& plan);
+  // The start of the liveness phase: faults stop, partitions heal, paused nodes
+  // resume and crashed nodes restart.
+  void begin_liveness();
+  bool in_liveness() const { return liveness_; }
+
+  // Messaging: `deliver(Context&)` runs on the receiving node's current incarnation
+  // after the sampled latency, unless the message is lost or crosses a partition.
+  template <typename Deliver>
+  void send(NodeId from, NodeId to, std::string_view kind, MessageRole role, Deliver&& deliver);
+
+  Network& network() { return network_; }
+  Trace& trace() { return trace_; }
+  const Trace& trace() const { return trace_; }
+  const PointCoverage& coverage() const { return coverage_; }
+  const SimulationConfig& config() const { return config_; }
+  Rng& rng() { return rng_; }
+  std::uint64_t next_id() { return ++id_counter_; }
+
+  // Called by a node's code when it reaches a named point: returns the planned fault
+  // to apply there, if any.
+  const Fault* hit_point(NodeId node, std::string_view point);
+  void apply_fault(const Fault& fault, NodeId reached_by);
+
+  // The first programmer error raised inside a coroutine; rethrown by step().
+  void fail(std::exception_ptr failure) {
+    if (!failure_) failure_ = failure;
+  }
+
+ private:
+  friend class Context;
+
+  struct Node {
+    std::string name;
+    BootFunction boot;
+    NodeState state = NodeState::down;
+    std::uint32_t incarnation = 0;
+    std::unique_ptr<Context> current;
+    Disk disk;
+    std::vector<std::uint32_t> deferred;  // events that arrived while paused
+    std::uint64_t pause_epoch = 0;
+  };
+
+  struct ArmedPoint {
+    std::uint32_t hit;
+    const Fault* fault;
+  };
+
+  void boot(NodeId node);
+  void rethrow_failure();
+
+  SimulationConfig config_;
+  Rng rng_;          // the simulator's own stream (network, fault timing)
+  Rng node_seeds_;   // seeds of node incarnations
+  EventQueue queue_;
+  Network network_;
+  Trace trace_;
+  std::vector<Node> nodes_;  // nodes_[0] is the simulator itself
+  Instant now_;
+  std::uint64_t events_run_ = 0;
+  std::uint64_t id_counter_ = 0;
+  bool started_ = false;
+  bool liveness_ = false;
+  FaultPlan plan_;
+  std::map<std::string, std::vector<ArmedPoint>, std::less<>> armed_points_;
+  PointCoverage coverage_;
+  std::exception_ptr failure_;
+};
+
+}  // namespace faultline::sim
+
+#include "faultline/sim/context.h"
+
+namespace faultline::sim {
+
+template <typename Deliver>
+void Simulation::send(NodeId from, NodeId to, std::string_view kind, MessageRole role, Deliver&& deliver) {
+  const std::uint64_t message = next_id();
+  const std::string_view role_name = role == MessageRole::request ? "request" : "reply";
+  trace_.record(now_, nodes_[from].name, "send", kind, nodes_[to].name, message);
+  trace_.fold(role_name);
+  if (network_.blocked(from, to) || network_.sample_loss(rng_)) {
+    trace_.record(now_, nodes_[from].name, "drop", kind, nodes_[to].name, message);
+    return;
+  }
+  const int copies = network_.sample_duplicate(rng_) ? 2 : 1;
+  for (int copy = 0; copy < copies; ++copy) {
+    const Instant arrival = now_ + network_.sample_latency(rng_);
+    schedule(arrival, Owner{to, any_incarnation}, [this, from, to, kind, message, deliver]() mutable {
+      if (network_.blocked(from, to)) {
+        trace_.record(now_, nodes_[to].name, "drop", kind, nodes_[from].name, message);
+        return;
+      }
+      trace_.record(now_, nodes_[to].name, "deliver", kind, nodes_[from].name, message);
+      Context* receiver = context(to);
+      assert(receiver != nullptr);
+      deliver(*receiver);
+    });
+  }
+}
+
+}  // namespace faultline::sim
