@@ -31,5 +31,4 @@ fi
 echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends ${missing[*]} >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,139 @@
+// The broker: a Kafka-like keyed, append-only log per topic partition on the broker
+// node's disk. A produce is acknowledged after the append is synced; consumer-group
+// offsets are committed durably in the broker, and a consumer that restarts resumes
+// from its group's last committed offset.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "faultline/models/db.h"
+#include "faultline/sim/simulation.h"
+
+namespace faultline::models {
+
+// An event as it travels through the broker.
+struct Event {
+  std::string event_id;      // stable: the same on every publish attempt of one change
+  std::string key;           // aggregate key: decides the partition
+  std::int64_t command = 0;  // the client command whose change this event announces
+  std::int64_t order_id = 0;
+  bool operator==(const Event&) const = default;
+};
+
+struct StoredRecord {
+  std::int64_t offset = 0;
+  Event event;
+};
+
+struct ProduceReply {
+  bool ok = false;
+  std::uint32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string error;
+};
+struct Produce {
+  using Reply = ProduceReply;
+  static constexpr std::string_view rpc_name = "broker.produce";
+  std::string topic;
+  Event event;
+};
+
+struct FetchReply {
+  bool ok = false;
+  std::vector<StoredRecord> records;
+};
+struct Fetch {
+  using Reply = FetchReply;
+  static constexpr std::string_view rpc_name = "broker.fetch";
+  std::string topic;
+  std::uint32_t partition = 0;
+  std::int64_t offset = 0;
+  std::uint32_t max_records = 64;
+};
+
+struct CommitOffsetReply {
+  bool ok = false;
+};
+struct CommitOffset {
+  using Reply = CommitOffsetReply;
+  static constexpr std::string_view rpc_name = "broker.commit_offset";
+  std::string group;
+  std::string topic;
+  std::uint32_t partition = 0;
+  std::int64_t offset = 0;  // the next offset to read
+};
+
+struct FetchOffsetReply {
+  bool ok = false;
+  std::int64_t offset = -1;  // -1: the group never committed on this partition
+};
+struct FetchOffset {
+  using Reply = FetchOffsetReply;
+  static constexpr std::string_view rpc_name = "broker.fetch_offset";
+  std::string group;
+  std::string topic;
+  std::uint32_t partition = 0;
+};
+
+struct BrokerSettings {
+  std::uint32_t partitions = 4;
+};
+
+// The partition of a key: a fixed hash (FNV-1a), the same on every platform.
+std::uint32_t partition_for(std::string_view key, std::uint32_t partitions);
+
+class Broker {
+ public:
+  Broker(sim::Context& context, BrokerSettings settings);
+  void serve();
+
+  static std::string log_name(std::string_view topic, std::uint32_t partition);
+  // Every record durably in the broker, per partition: ground truth for the checkers.
+  static std::map<std::string, std::vector<StoredRecord>> durable_logs(sim::Disk& disk);
+
+ private:
+  struct OffsetCommit {
+    std::string group;
+    std::string topic;
+    std::uint32_t partition = 0;
+    std::int64_t offset = 0;
+  };
+
+  sim::DurableLog<StoredRecord>& partition_log(std::string_view topic, std::uint32_t partition);
+
+  sim::Task<ProduceReply> produce(Produce request);
+  sim::Task<FetchReply> fetch(Fetch request);
+  sim::Task<CommitOffsetReply> commit_offset(CommitOffset request);
+  sim::Task<FetchOffsetReply> fetch_offset(FetchOffset request);
+
+  sim::Context& context_;
+  BrokerSettings settings_;
+  sim::DurableLog<OffsetCommit>& offset_log_;
+  std::map<std::string, std::int64_t> committed_offsets_;  // "group/topic/partition" -> offset
+};
+
+// The producer side as a service uses it: publish with bounded retries. The same
+// event (same id) is sent on every attempt; a retry after an unknown outcome may
+// append it twice, which is at-least-once delivery, not a bug.
+struct PublishSettings {
+  sim::Duration timeout = sim::Duration::millis(50);
+  std::uint32_t attempts = 3;
+  sim::Duration backoff = sim::Duration::millis(5);
+};
+
+class Producer {
+ public:
+  Producer(sim::Context& context, sim::NodeId broker, PublishSettings settings)
+      : context_(&context), broker_(broker), settings_(settings) {}
+  sim::Task<Outcome> publish(std::string topic, Event event);
+
+ private:
+  sim::Context* context_;
+  sim::NodeId broker_;
+  PublishSettings settings_;
+};
+
+}  // namespace faultline::models

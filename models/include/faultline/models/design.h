@@ -1,0 +1,89 @@
+// A design is a way to make "change the database and announce it on the broker"
+// work: the service's write path for one command, plus any background work (a
+// relay). Each design is one file under models/src/designs/, registered by name,
+// and declares the invariants it guarantees and the named points it reaches.
+//
+// Users add designs without touching the library: build a DesignRegistry from
+// `builtin_designs()`, add your own, and hand it to the faultline command's entry point.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "faultline/models/broker.h"
+#include "faultline/models/db.h"
+#include "faultline/sim/simulation.h"
+
+namespace faultline::models {
+
+// The service's API: "place order k".
+struct PlaceOrderReply {
+  Outcome outcome = Outcome::failed;
+  std::int64_t order_id = 0;
+};
+struct PlaceOrder {
+  using Reply = PlaceOrderReply;
+  static constexpr std::string_view rpc_name = "service.place_order";
+  std::int64_t command = 0;
+  std::string key;
+};
+
+// The event a command's change is announced with. Its id derives from the command,
+// so every design names the same change the same way and the checkers can match
+// events to database rows.
+std::string event_id_for(std::int64_t command);
+
+// What a design's code has to work with on the service node (one per incarnation).
+struct ServiceEnv {
+  sim::Context& context;
+  DbClient db;
+  Producer producer;
+  std::string topic = "orders";
+};
+
+// The tables the designs use.
+namespace tables {
+inline constexpr const char* orders = "orders";
+inline constexpr const char* outbox = "outbox";
+}  // namespace tables
+
+class Design {
+ public:
+  virtual ~Design() = default;
+  virtual std::string name() const = 0;
+  virtual std::string summary() const = 0;
+  // Invariant ids (design.md section 6) the design guarantees.
+  virtual std::vector<std::string> claims() const = 0;
+  // For a positive control (a design known to be broken): the invariant the harness
+  // must catch it violating. Empty for a design that claims to be correct.
+  virtual std::string expected_violation() const { return {}; }
+  // The named points of its protocol, for fault plans, coverage and exploration.
+  virtual std::vector<std::string> points() const = 0;
+
+  // The write path for one command; the reply tells the client what happened.
+  virtual sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const = 0;
+  // Background work on the service node (a relay), started at every boot.
+  virtual void start(ServiceEnv& env) const { (void)env; }
+};
+
+class DesignRegistry {
+ public:
+  void add(std::shared_ptr<const Design> design);
+  const Design* find(std::string_view name) const;
+  const std::vector<std::shared_ptr<const Design>>& all() const { return designs_; }
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<std::shared_ptr<const Design>> designs_;  // in registration order
+};
+
+// The designs that ship with faultline.
+DesignRegistry builtin_designs();
+
+// Each built-in design's file provides its factory.
+std::shared_ptr<const Design> make_dual_write_db_first();
+std::shared_ptr<const Design> make_outbox_polling();
+
+}  // namespace faultline::models

@@ -1,0 +1,42 @@
+// A scenario: everything one run depends on, as plain data. A run is a pure function
+// of (scenario, code version); `replay` takes a scenario as JSON or rebuilds it from a
+// seed. The fault plan is explicit so that it can be shrunk and stored.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "faultline/sim/faults.h"
+#include "faultline/sim/time.h"
+
+namespace faultline::models {
+
+// The node names every design's world uses. Fault plans refer to nodes by name.
+namespace node_names {
+inline constexpr const char* client = "client";
+inline constexpr const char* service = "service";
+inline constexpr const char* database = "db";
+inline constexpr const char* broker = "broker";
+inline constexpr const char* consumer = "consumer";
+}  // namespace node_names
+
+struct Workload {
+  std::uint32_t commands = 100;  // "place order k", k = 1..commands
+  std::uint32_t keys = 8;        // aggregate keys the orders are spread over
+  sim::Duration spacing_max = sim::Duration::micros(2'000);  // gap between two commands: uniform in [0, max]
+  bool operator==(const Workload&) const = default;
+};
+
+struct Scenario {
+  std::string design = "outbox-polling";
+  std::uint64_t seed = 1;
+  std::string profile = "default";  // the fault profile the plan was drawn from ("" if hand-written)
+  Workload workload;
+  sim::FaultPlan plan;
+  // Phases: faults strike during the safety phase; then everything heals and the
+  // system must drain within the liveness bound.
+  sim::Duration liveness_bound = sim::Duration::seconds(5);
+  bool operator==(const Scenario&) const = default;
+};
+
+}  // namespace faultline::models

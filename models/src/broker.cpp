@@ -1,0 +1,98 @@
+// The broker model and its producer client: see broker.h.
+#include "faultline/models/broker.h"
+
+#include <cassert>
+
+namespace faultline::models {
+
+std::uint32_t partition_for(std::string_view key, std::uint32_t partitions) {
+  assert(partitions > 0);
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : key) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return static_cast<std::uint32_t>(hash % partitions);
+}
+
+Broker::Broker(sim::Context& context, BrokerSettings settings)
+    : context_(context), settings_(settings), offset_log_(context.disk().get<sim::DurableLog<OffsetCommit>>("offsets")) {
+  for (const OffsetCommit& commit : offset_log_.written())
+    committed_offsets_[commit.group + "/" + commit.topic + "/" + std::to_string(commit.partition)] = commit.offset;
+}
+
+std::string Broker::log_name(std::string_view topic, std::uint32_t partition) {
+  return "log/" + std::string(topic) + "/" + std::to_string(partition);
+}
+
+std::map<std::string, std::vector<StoredRecord>> Broker::durable_logs(sim::Disk& disk) {
+  std::map<std::string, std::vector<StoredRecord>> logs;
+  disk.for_each([&](const std::string& name, sim::Durable& durable) {
+    if (name.rfind("log/", 0) != 0) return;
+    const auto& log = dynamic_cast<const sim::DurableLog<StoredRecord>&>(durable);
+    logs[name].assign(log.durable().begin(), log.durable().end());
+  });
+  return logs;
+}
+
+sim::DurableLog<StoredRecord>& Broker::partition_log(std::string_view topic, std::uint32_t partition) {
+  return context_.disk().get<sim::DurableLog<StoredRecord>>(log_name(topic, partition));
+}
+
+void Broker::serve() {
+  context_.serve<Produce>([this](Produce request) { return produce(std::move(request)); });
+  context_.serve<Fetch>([this](Fetch request) { return fetch(std::move(request)); });
+  context_.serve<CommitOffset>([this](CommitOffset request) { return commit_offset(std::move(request)); });
+  context_.serve<FetchOffset>([this](FetchOffset request) { return fetch_offset(std::move(request)); });
+}
+
+sim::Task<ProduceReply> Broker::produce(Produce request) {
+  const std::uint32_t partition = partition_for(request.event.key, settings_.partitions);
+  auto& log = partition_log(request.topic, partition);
+  const auto offset = static_cast<std::int64_t>(log.size());
+  log.append(StoredRecord{offset, std::move(request.event)});
+  co_await context_.point("broker.produce.before_sync");
+  co_await context_.sync(log);
+  co_await context_.point("broker.produce.after_sync");
+  co_return ProduceReply{.ok = true, .partition = partition, .offset = offset};
+}
+
+sim::Task<FetchReply> Broker::fetch(Fetch request) {
+  // Consumers read only synced records: the high watermark of a single replica.
+  const auto& log = partition_log(request.topic, request.partition);
+  FetchReply reply{.ok = true};
+  const auto end = static_cast<std::int64_t>(log.synced_size());
+  for (std::int64_t offset = std::max<std::int64_t>(0, request.offset);
+       offset < end && reply.records.size() < request.max_records; ++offset)
+    reply.records.push_back(log[static_cast<std::size_t>(offset)]);
+  co_return reply;
+}
+
+sim::Task<CommitOffsetReply> Broker::commit_offset(CommitOffset request) {
+  offset_log_.append(OffsetCommit{request.group, request.topic, request.partition, request.offset});
+  co_await context_.sync(offset_log_);
+  committed_offsets_[request.group + "/" + request.topic + "/" + std::to_string(request.partition)] = request.offset;
+  co_return CommitOffsetReply{.ok = true};
+}
+
+sim::Task<FetchOffsetReply> Broker::fetch_offset(FetchOffset request) {
+  const auto found =
+      committed_offsets_.find(request.group + "/" + request.topic + "/" + std::to_string(request.partition));
+  co_return FetchOffsetReply{.ok = true, .offset = found == committed_offsets_.end() ? -1 : found->second};
+}
+
+sim::Task<Outcome> Producer::publish(std::string topic, Event event) {
+  Outcome outcome = Outcome::failed;
+  for (std::uint32_t attempt = 0; attempt < settings_.attempts; ++attempt) {
+    if (attempt > 0) co_await context_->sleep(settings_.backoff);
+    Produce request{topic, event};
+    const auto result = co_await context_->call(broker_, std::move(request), settings_.timeout);
+    if (result.ok() && result->ok) co_return Outcome::ok;
+    // An unknown attempt may have appended: the overall outcome stays unknown unless a
+    // later attempt is acknowledged.
+    if (result.status == sim::RpcStatus::unknown) outcome = Outcome::unknown;
+  }
+  co_return outcome;
+}
+
+}  // namespace faultline::models

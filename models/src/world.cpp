@@ -1,0 +1,153 @@
+// Building and running the world of a scenario: see world.h.
+#include "faultline/models/world.h"
+
+#include <algorithm>
+#include <cassert>
+#include <set>
+
+namespace faultline::models {
+namespace {
+
+constexpr sim::Duration client_timeout = sim::Duration::millis(500);
+constexpr sim::Duration service_db_timeout = sim::Duration::millis(50);
+constexpr sim::Duration drain_check_interval = sim::Duration::millis(20);
+constexpr std::uint32_t partitions = 4;
+
+sim::Instant workload_span(const Workload& workload) {
+  return sim::Instant{} + workload.spacing_max * static_cast<std::int64_t>(workload.commands);
+}
+
+// The workload client: issues every command at its arrival time, each as its own
+// coroutine, and logs the outcome it observed.
+class WorkloadClient {
+ public:
+  WorkloadClient(sim::Context& context, sim::NodeId service, const Workload& workload,
+                 std::vector<CommandRecord>& log)
+      : context_(context), service_(service), workload_(workload), log_(log) {}
+
+  void start() { context_.spawn(issue_all()); }
+
+ private:
+  sim::Task<void> issue_all() {
+    for (std::uint32_t index = 0; index < workload_.commands; ++index) {
+      if (index > 0) co_await context_.sleep(sim::Duration{context_.rng().between(0, workload_.spacing_max.ticks)});
+      const auto command = static_cast<std::int64_t>(index + 1);
+      std::string key = "k" + std::to_string(context_.rng().below(workload_.keys));
+      log_.push_back(CommandRecord{.command = command, .key = key, .invoked = context_.now()});
+      context_.spawn(issue(log_.size() - 1, PlaceOrder{command, std::move(key)}));
+    }
+  }
+
+  sim::Task<void> issue(std::size_t entry, PlaceOrder command) {
+    const auto result = co_await context_.call(service_, std::move(command), client_timeout);
+    CommandRecord& record = log_[entry];
+    record.completed = context_.now();
+    switch (result.status) {
+      case sim::RpcStatus::ok:
+        record.outcome = result->outcome;
+        record.order_id = result->order_id;
+        break;
+      case sim::RpcStatus::refused: record.outcome = Outcome::failed; break;
+      case sim::RpcStatus::unknown: record.outcome = Outcome::unknown; break;
+    }
+  }
+
+  sim::Context& context_;
+  sim::NodeId service_;
+  const Workload& workload_;
+  std::vector<CommandRecord>& log_;
+};
+
+}  // namespace
+
+std::vector<std::string> model_points() {
+  return {"db.commit.before_sync",     "db.commit.after_sync", "broker.produce.before_sync",
+          "broker.produce.after_sync", "consumer.before_apply", "consumer.after_apply",
+          "consumer.after_commit_offset"};
+}
+
+std::vector<std::string> fault_targets() {
+  return {node_names::service, node_names::database, node_names::broker, node_names::consumer};
+}
+
+Scenario scenario_for_seed(const Design& design, std::uint64_t seed, const Workload& workload,
+                           const sim::FaultProfile& profile) {
+  Scenario scenario{.design = design.name(), .seed = seed, .profile = profile.name, .workload = workload};
+  sim::PlanTargets targets{.nodes = fault_targets(), .points = design.points(), .horizon = workload_span(workload)};
+  for (auto& point : model_points()) targets.points.push_back(point);
+  targets.point_hits_max = std::max<std::uint32_t>(1, workload.commands);
+  // The plan has its own stream, derived from the seed, so plan and run never share draws.
+  std::uint64_t plan_seed = seed ^ 0x706c616e5f736565ULL;
+  sim::Rng plan_rng(sim::splitmix64_next(plan_seed));
+  scenario.plan = sim::generate_plan(plan_rng, profile, targets);
+  return scenario;
+}
+
+Observation run_scenario(const Scenario& scenario, const Design& design, sim::TraceCapture capture) {
+  assert(design.name() == scenario.design);
+  Observation observation;
+  sim::Simulation simulation(sim::SimulationConfig{.seed = scenario.seed, .capture = capture});
+
+  // Node ids follow the order of add_node; the boot functions need them up front.
+  const sim::NodeId client_id = 1, service_id = 2, database_id = 3, broker_id = 4, consumer_id = 5;
+  simulation.add_node(node_names::client, [&](sim::Context& context) {
+    context.make<WorkloadClient>(context, service_id, scenario.workload, observation.commands).start();
+  });
+  simulation.add_node(node_names::service, [&](sim::Context& context) {
+    auto& env = context.make<ServiceEnv>(ServiceEnv{
+        .context = context,
+        .db = DbClient(context, database_id, service_db_timeout),
+        .producer = Producer(context, broker_id, PublishSettings{}),
+    });
+    context.serve<PlaceOrder>([&design, &env](PlaceOrder command) { return design.place_order(env, std::move(command)); });
+    design.start(env);
+  });
+  simulation.add_node(node_names::database,
+                      [](sim::Context& context) { context.make<Database>(context, DbSettings{}).serve(); });
+  simulation.add_node(node_names::broker, [](sim::Context& context) {
+    context.make<Broker>(context, BrokerSettings{.partitions = partitions}).serve();
+  });
+  simulation.add_node(node_names::consumer, [&](sim::Context& context) {
+    context.make<Consumer>(context, broker_id, ConsumerSettings{.partitions = partitions}).start();
+  });
+  assert(simulation.node_id(node_names::consumer) == consumer_id);
+  assert(simulation.node_id(node_names::client) == client_id);
+
+  simulation.apply_plan(scenario.plan);
+  simulation.start();
+
+  // Safety phase: the workload and the faults, until every command had its chance to finish.
+  const sim::Instant safety_end = workload_span(scenario.workload) + client_timeout + sim::Duration::millis(10);
+  simulation.run_until(safety_end);
+  observation.safety_end = simulation.now();
+
+  // Liveness phase: everything heals; every change committed must be applied within the bound.
+  simulation.begin_liveness();
+  const auto drained = [&] {
+    const auto tables = Database::durable_tables(simulation.disk(database_id));
+    std::set<std::string> applied;
+    for (const auto& effect : Consumer::durable_effects(simulation.disk(consumer_id)))
+      applied.insert(effect.event.event_id);
+    const auto orders = tables.find(tables::orders);
+    if (orders == tables.end()) return true;
+    return std::all_of(orders->second.begin(), orders->second.end(),
+                       [&](const auto& entry) { return applied.count(event_id_for(entry.second.command)) > 0; });
+  };
+  observation.drained =
+      simulation.run_until(drained, observation.safety_end + scenario.liveness_bound, drain_check_interval);
+  observation.end = simulation.now();
+
+  observation.tables = Database::durable_tables(simulation.disk(database_id));
+  observation.broker_logs = Broker::durable_logs(simulation.disk(broker_id));
+  observation.effects = Consumer::durable_effects(simulation.disk(consumer_id));
+  observation.events = simulation.events_run();
+  observation.trace_hash = simulation.trace().hash();
+  for (const auto& [point, hits] : simulation.coverage().hits) observation.coverage[point] = hits;
+  if (capture == sim::TraceCapture::full) {
+    observation.trace = simulation.trace().records();
+    observation.trace_json_lines = simulation.trace().json_lines();
+  }
+  return observation;
+}
+
+}  // namespace faultline::models

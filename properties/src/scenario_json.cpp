@@ -1,0 +1,176 @@
+// Scenario serialisation with nlohmann/json.
+#include "faultline/properties/scenario_json.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "faultline/models/world.h"
+
+namespace faultline::properties {
+namespace {
+
+using nlohmann::json;
+
+json fault_to_json(const sim::Fault& fault) {
+  json out = json::object();
+  out["kind"] = std::string(sim::to_string(fault.kind));
+  if (fault.point.empty()) {
+    out["at_us"] = fault.at.ticks;
+  } else {
+    out["point"] = fault.point;
+    out["hit"] = fault.hit;
+  }
+  if (!fault.node.empty()) out["node"] = fault.node;
+  if (!fault.peer.empty()) out["peer"] = fault.peer;
+  if (!fault.group.empty()) out["group"] = fault.group;
+  if (fault.duration.ticks != 0) out["duration_us"] = fault.duration.ticks;
+  if (fault.kind == sim::FaultKind::lose_responses || fault.kind == sim::FaultKind::crash_with_disk_loss)
+    out["count"] = fault.count;
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& message) { throw ScenarioError(message); }
+
+void expect_only(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
+  if (!object.is_object()) fail(where + " must be a JSON object");
+  for (const auto& [key, value] : object.items()) {
+    bool known = false;
+    for (const char* name : allowed) known = known || key == name;
+    if (!known) fail(where + " has an unknown key \"" + key + "\"");
+  }
+}
+
+std::int64_t read_integer(const json& object, const char* key, const std::string& where, std::int64_t low,
+                          std::int64_t high) {
+  const auto& value = object.at(key);
+  if (!value.is_number_integer()) fail(where + "." + key + " must be an integer");
+  const auto number = value.get<std::int64_t>();
+  if (value.is_number_unsigned() && value.get<std::uint64_t>() > static_cast<std::uint64_t>(high))
+    fail(where + "." + key + " must be at most " + std::to_string(high));
+  if (number < low || number > high)
+    fail(where + "." + key + " must be in [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+  return number;
+}
+
+std::string read_string(const json& object, const char* key, const std::string& where) {
+  const auto& value = object.at(key);
+  if (!value.is_string()) fail(where + "." + key + " must be a string");
+  return value.get<std::string>();
+}
+
+std::string read_node(const json& object, const char* key, const std::string& where) {
+  std::string node = read_string(object, key, where);
+  const auto targets = models::fault_targets();
+  bool known = node == models::node_names::client;
+  for (const auto& target : targets) known = known || node == target;
+  if (!known) fail(where + "." + key + " names an unknown node \"" + node + "\"");
+  return node;
+}
+
+constexpr std::int64_t time_max_us = std::int64_t{1} << 50;
+
+sim::Fault fault_from_json(const json& object, const std::string& where) {
+  expect_only(object, where, {"kind", "at_us", "point", "hit", "node", "peer", "group", "duration_us", "count"});
+  if (!object.contains("kind")) fail(where + " has no \"kind\"");
+  const std::string kind_name = read_string(object, "kind", where);
+  const auto kind = sim::fault_kind_from_string(kind_name);
+  if (!kind) fail(where + ".kind \"" + kind_name + "\" is not a fault kind");
+  sim::Fault fault{.kind = *kind};
+  if (object.contains("point")) {
+    if (object.contains("at_us")) fail(where + " has both \"point\" and \"at_us\"");
+    fault.point = read_string(object, "point", where);
+    if (fault.point.empty()) fail(where + ".point is empty");
+    fault.hit = object.contains("hit") ? static_cast<std::uint32_t>(read_integer(object, "hit", where, 1, 1'000'000'000))
+                                       : 1;
+    if (fault.kind != sim::FaultKind::crash && fault.kind != sim::FaultKind::pause &&
+        fault.kind != sim::FaultKind::crash_with_disk_loss)
+      fail(where + ": only crash and pause faults can strike at a named point");
+  } else {
+    if (!object.contains("at_us")) fail(where + " needs \"at_us\" or \"point\"");
+    fault.at = sim::Instant{read_integer(object, "at_us", where, 0, time_max_us)};
+  }
+  if (object.contains("node")) fault.node = read_node(object, "node", where);
+  if (object.contains("peer")) fault.peer = read_node(object, "peer", where);
+  if (object.contains("group")) {
+    const auto& group = object.at("group");
+    if (!group.is_array()) fail(where + ".group must be an array of node names");
+    for (std::size_t index = 0; index < group.size(); ++index) {
+      json holder = {{"node", group[index]}};
+      fault.group.push_back(read_node(holder, "node", where + ".group[" + std::to_string(index) + "]"));
+    }
+  }
+  if (object.contains("duration_us")) fault.duration = sim::Duration{read_integer(object, "duration_us", where, 0, time_max_us)};
+  if (object.contains("count")) fault.count = static_cast<std::uint32_t>(read_integer(object, "count", where, 1, 1'000'000));
+
+  // Each kind's required fields.
+  const bool needs_node = fault.point.empty() && fault.kind != sim::FaultKind::partition && fault.kind != sim::FaultKind::heal;
+  if (needs_node && fault.node.empty()) fail(where + ": a " + kind_name + " fault needs \"node\"");
+  if (fault.kind == sim::FaultKind::one_way && fault.peer.empty()) fail(where + ": a one-way fault needs \"peer\"");
+  if (fault.kind == sim::FaultKind::partition && fault.group.empty()) fail(where + ": a partition fault needs \"group\"");
+  return fault;
+}
+
+}  // namespace
+
+std::string scenario_to_json(const models::Scenario& scenario) {
+  json out = json::object();
+  out["design"] = scenario.design;
+  out["seed"] = scenario.seed;
+  out["profile"] = scenario.profile;
+  out["workload"] = {{"commands", scenario.workload.commands},
+                     {"keys", scenario.workload.keys},
+                     {"spacing_max_us", scenario.workload.spacing_max.ticks}};
+  out["liveness_bound_us"] = scenario.liveness_bound.ticks;
+  json faults = json::array();
+  for (const auto& fault : scenario.plan.faults) faults.push_back(fault_to_json(fault));
+  out["faults"] = std::move(faults);
+  return out.dump(2);
+}
+
+models::Scenario scenario_from_json(std::string_view text) {
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::parse_error& error) {
+    // nlohmann's message names the byte offset; keep just that part.
+    std::string message = error.what();
+    const auto colon = message.find("parse error");
+    fail("not valid JSON: " + (colon == std::string::npos ? message : message.substr(colon)));
+  }
+  try {
+    expect_only(document, "scenario", {"design", "seed", "profile", "workload", "liveness_bound_us", "faults"});
+    models::Scenario scenario;
+    if (!document.contains("design")) fail("scenario has no \"design\"");
+    scenario.design = read_string(document, "design", "scenario");
+    if (!document.contains("seed")) fail("scenario has no \"seed\"");
+    if (!document.at("seed").is_number_unsigned()) fail("scenario.seed must be a non-negative integer");
+    scenario.seed = document.at("seed").get<std::uint64_t>();
+    scenario.profile = document.contains("profile") ? read_string(document, "profile", "scenario") : "";
+    if (document.contains("workload")) {
+      const auto& workload = document.at("workload");
+      expect_only(workload, "scenario.workload", {"commands", "keys", "spacing_max_us"});
+      if (workload.contains("commands"))
+        scenario.workload.commands =
+            static_cast<std::uint32_t>(read_integer(workload, "commands", "scenario.workload", 1, 1'000'000));
+      if (workload.contains("keys"))
+        scenario.workload.keys = static_cast<std::uint32_t>(read_integer(workload, "keys", "scenario.workload", 1, 1'000'000));
+      if (workload.contains("spacing_max_us"))
+        scenario.workload.spacing_max =
+            sim::Duration{read_integer(workload, "spacing_max_us", "scenario.workload", 0, 60'000'000)};
+    }
+    if (document.contains("liveness_bound_us"))
+      scenario.liveness_bound = sim::Duration{read_integer(document, "liveness_bound_us", "scenario", 1'000, 600'000'000)};
+    if (document.contains("faults")) {
+      const auto& faults = document.at("faults");
+      if (!faults.is_array()) fail("scenario.faults must be an array");
+      if (faults.size() > 10'000) fail("scenario.faults has more than 10000 entries");
+      for (std::size_t index = 0; index < faults.size(); ++index)
+        scenario.plan.faults.push_back(fault_from_json(faults[index], "scenario.faults[" + std::to_string(index) + "]"));
+    }
+    return scenario;
+  } catch (const json::exception& error) {
+    fail(std::string("malformed scenario: ") + error.what());
+  }
+}
+
+}  // namespace faultline::properties

@@ -1,0 +1,151 @@
+// Report rendering and atomic files.
+#include "faultline/reports/json_report.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace faultline::reports {
+
+using nlohmann::json;
+
+namespace {
+
+const char* verdict_name(results::Verdict verdict) {
+  switch (verdict) {
+    case results::Verdict::holds: return "holds";
+    case results::Verdict::violated: return "violated";
+    case results::Verdict::not_claimed: return "not claimed";
+  }
+  return "?";
+}
+
+}  // namespace
+
+json to_json(const results::DesignResult& result) {
+  json out = json::object();
+  out["design"] = result.design;
+  out["profile"] = result.profile;
+  out["commands"] = result.commands;
+  out["runs"] = result.runs;
+  out["seeds"] = {{"first", result.seed_first}, {"last", result.seed_last}};
+  out["claimed"] = result.claimed;
+  out["violations"] = result.violations;
+  json verdicts = json::object();
+  for (const auto& [invariant, count] : result.violations) verdicts[invariant] = verdict_name(result.verdict(invariant));
+  out["verdicts"] = verdicts;
+  out["duplicates"] = {{"runs_with_duplicates", result.runs_with_duplicates},
+                       {"duplicate_deliveries", result.duplicate_deliveries}};
+  out["lost_events"] = result.lost_events;
+  out["phantom_events"] = result.phantom_events;
+  out["point_coverage"] = result.point_coverage;
+  json counterexamples = json::array();
+  for (const auto& example : result.counterexamples) {
+    json scenario = json::parse(example.scenario_json, nullptr, false);
+    counterexamples.push_back({{"seed", example.seed},
+                               {"invariant", example.invariant},
+                               {"explanation", example.explanation},
+                               {"story", example.story},
+                               {"trace_hash", example.trace_hash},
+                               {"replay", example.replay},
+                               {"scenario", scenario.is_discarded() ? json(nullptr) : scenario}});
+  }
+  out["counterexamples"] = counterexamples;
+  return out;
+}
+
+json to_json(const results::Report& report) {
+  json out = json::object();
+  out["schema_version"] = schema_version;
+  out["tool"] = report.tool;
+  out["version"] = report.version;
+  out["command"] = report.command;
+  out["interrupted"] = report.interrupted;
+  json list = json::array();
+  json engine = json::array();
+  for (const auto& result : report.results) {
+    list.push_back(to_json(result));
+    const double events_per_second =
+        result.engine.wall_seconds > 0 ? static_cast<double>(result.engine.events) / result.engine.wall_seconds : 0.0;
+    engine.push_back({{"design", result.design},
+                      {"events", result.engine.events},
+                      {"simulated_us", result.engine.simulated_us},
+                      {"wall_seconds", result.engine.wall_seconds},
+                      {"events_per_second", events_per_second}});
+  }
+  out["results"] = list;
+  // Wall-clock figures differ from run to run: they live apart from the deterministic part.
+  out["engine"] = engine;
+  return out;
+}
+
+std::optional<std::string> check_writable(const std::string& path) {
+  if (path.empty()) return "the report path is empty";
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::is_directory(path, error)) return "cannot write " + path + ": it is a directory";
+  const fs::path parent = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  if (!fs::is_directory(parent, error)) return "cannot write " + path + ": folder " + parent.string() + " does not exist";
+  if (::access(parent.c_str(), W_OK) != 0)
+    return "cannot write " + path + ": " + std::strerror(errno);
+  if (fs::exists(path, error) && ::access(path.c_str(), W_OK) != 0)
+    return "cannot write " + path + ": " + std::strerror(errno);
+  return std::nullopt;
+}
+
+std::optional<std::string> write_file_atomically(const std::string& path, const std::string& contents) {
+  if (auto problem = check_writable(path)) return problem;
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) return "cannot write " + path + ": " + std::strerror(errno);
+    out << contents;
+    out.flush();
+    if (!out) {
+      std::remove(temporary.c_str());
+      return "cannot write " + path + ": write failed";
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temporary.c_str());
+    return "cannot write " + path + ": " + reason;
+  }
+  return std::nullopt;
+}
+
+std::string summary_table(const std::vector<results::DesignResult>& results) {
+  std::string text = fmt::format("{:<24} {:>7} {:>9} {:>9} {:>9} {:>11}  {}\n", "design", "runs", "lost(L)",
+                                 "phantom(P)", "unacked(A)", "duplicates", "verdict");
+  for (const auto& result : results) {
+    const auto count = [&](const char* invariant) {
+      const auto found = result.violations.find(invariant);
+      return found == result.violations.end() ? std::uint64_t{0} : found->second;
+    };
+    std::string verdict;
+    for (const char* invariant : {"L", "P", "A"}) {
+      const auto state = result.verdict(invariant);
+      if (state == results::Verdict::violated) {
+        verdict += std::string(verdict.empty() ? "" : ", ") + invariant + " violated";
+        const bool claimed = std::find(result.claimed.begin(), result.claimed.end(), invariant) != result.claimed.end();
+        if (!claimed) verdict += " (not claimed)";
+      }
+    }
+    if (verdict.empty()) {
+      std::string claims;
+      for (const auto& id : result.claimed) claims += (claims.empty() ? "" : ",") + id;
+      verdict = claims.empty() ? "no violation seen" : claims + " hold";
+    }
+    text += fmt::format("{:<24} {:>7} {:>9} {:>9} {:>9} {:>11}  {}\n", result.design, result.runs, count("L"),
+                        count("P"), count("A"), result.runs_with_duplicates, verdict);
+  }
+  return text;
+}
+
+}  // namespace faultline::reports
