@@ -57,22 +57,28 @@ std::string story_from_trace(const std::vector<sim::TraceRecord>& trace, const C
   std::string text;
   std::size_t lines = 0;
   constexpr std::size_t lines_max = 40;
+  const sim::TraceRecord* previous = nullptr;
   for (std::size_t index = 0; index < trace.size(); ++index) {
     const auto& record = trace[index];
     if (!tells(record)) continue;
+    // A planned crash or pause is told once, by its fault line.
+    const bool told_by_fault = previous != nullptr && previous->kind == "fault" && previous->time == record.time &&
+                               previous->node == record.node && (record.kind == "crash" || record.kind == "pause");
+    previous = &record;
+    if (told_by_fault) continue;
     if (++lines > lines_max) {
       text += "  ...\n";
       break;
     }
     text += "  " + format_time(record.time) + "  ";
     if (!record.node.empty()) text += record.node + ": ";
-    text += record.kind;
-    if (!record.detail.empty()) text += " (" + record.detail + ")";
-    // The last named point the node reached before it crashed: where the crash struck.
-    if (record.kind == "crash") {
+    text += record.kind == "fault" ? record.detail : record.kind + (record.detail.empty() ? "" : " (" + record.detail + ")");
+    // Where a crash struck: the last named point the node reached before it.
+    const bool crash = record.kind == "crash" || (record.kind == "fault" && record.detail.rfind("crash", 0) == 0);
+    if (crash) {
       for (std::size_t back = index; back-- > 0;) {
-        if (trace[back].node == record.node && trace[back].kind == "point") {
-          text += ", last point reached: " + trace[back].detail;
+        if (trace[back].node == record.node && (trace[back].kind == "point" || trace[back].kind == "boot")) {
+          if (trace[back].kind == "point") text += "; last point reached: " + trace[back].detail;
           break;
         }
       }
