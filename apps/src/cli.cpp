@@ -149,7 +149,7 @@ int run_replay(const ReplayOptions& options, const models::DesignRegistry& desig
   models::Scenario scenario;
   if (!options.scenario.empty()) {
     try {
-      scenario = properties::scenario_from_json(read_file(options.scenario));
+      scenario = properties::scenario_from_json(read_file(options.scenario), &designs);
     } catch (const properties::ScenarioError& error) {
       throw UsageError("scenario file " + options.scenario + ": " + error.what());
     }

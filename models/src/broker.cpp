@@ -5,16 +5,6 @@
 
 namespace faultline::models {
 
-std::uint32_t partition_for(std::string_view key, std::uint32_t partitions) {
-  assert(partitions > 0);
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : key) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  return static_cast<std::uint32_t>(hash % partitions);
-}
-
 Broker::Broker(sim::Context& context, BrokerSettings settings)
     : context_(context), settings_(settings), offset_log_(context.disk().get<sim::DurableLog<OffsetCommit>>("offsets")) {
   for (const OffsetCommit& commit : offset_log_.written())
@@ -86,6 +76,8 @@ sim::Task<Outcome> Producer::publish(std::string topic, Event event) {
   for (std::uint32_t attempt = 0; attempt < settings_.attempts; ++attempt) {
     if (attempt > 0) co_await context_->sleep(settings_.backoff);
     Produce request{topic, event};
+    request.event.publisher_incarnation = context_->incarnation();
+    request.event.attempt = attempt + 1;
     const auto result = co_await context_->call(broker_, std::move(request), settings_.timeout);
     if (result.ok() && result->ok) co_return Outcome::ok;
     // An unknown attempt may have appended: the overall outcome stays unknown unless a

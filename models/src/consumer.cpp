@@ -3,9 +3,19 @@
 
 namespace faultline::models {
 
-Consumer::Consumer(sim::Context& context, sim::NodeId broker, ConsumerSettings settings)
+std::string_view to_string(ConsumerMode mode) {
+  switch (mode) {
+    case ConsumerMode::commit_before_processing: return "commit-before";
+    case ConsumerMode::commit_after_processing: return "commit-after";
+    case ConsumerMode::inbox: return "inbox";
+  }
+  return "?";
+}
+
+Consumer::Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings)
     : context_(context),
       broker_(broker),
+      database_(context, database, settings.timeout),
       settings_(std::move(settings)),
       effects_(context.disk().get<sim::DurableLog<AppliedEffect>>(effects_name)) {}
 
@@ -17,12 +27,25 @@ std::vector<AppliedEffect> Consumer::durable_effects(const sim::Disk& disk) {
   return {effects->durable().begin(), effects->durable().end()};
 }
 
+std::vector<AppliedEffect> Consumer::durable_effects_in_database(const sim::Disk& database_disk,
+                                                                 const std::string& group) {
+  std::vector<AppliedEffect> effects;
+  const auto tables = Database::durable_tables(database_disk);
+  const auto found = tables.find(consumer_tables::effects);
+  if (found == tables.end()) return effects;
+  for (const auto& [id, row] : found->second)
+    effects.push_back(AppliedEffect{group, Event{row.event_id, row.key, row.command, 0}, 0, row.version});
+  return effects;
+}
+
 sim::Task<void> Consumer::run() {
-  // Resume every partition from the group's committed offset (earliest if none).
+  // Resume every partition this member owns from the group's committed offset
+  // (earliest if none).
   std::vector<std::int64_t> positions(settings_.partitions, -1);
   for (;;) {
     bool progressed = false;
     for (std::uint32_t partition = 0; partition < settings_.partitions; ++partition) {
+      if (partition % settings_.instances != settings_.instance) continue;
       if (positions[partition] < 0) {
         FetchOffset request{settings_.group, settings_.topic, partition};
         const auto committed = co_await context_.call(broker_, std::move(request), settings_.timeout);
@@ -35,21 +58,64 @@ sim::Task<void> Consumer::run() {
   }
 }
 
+sim::Task<bool> Consumer::commit_offset(std::uint32_t partition, std::int64_t position) {
+  CommitOffset commit{settings_.group, settings_.topic, partition, position};
+  const auto committed = co_await context_.call(broker_, std::move(commit), settings_.timeout);
+  if (committed.ok()) co_await context_.point("consumer.after_commit_offset");
+  co_return committed.ok();
+}
+
+sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partition) {
+  co_await context_.point("consumer.before_apply");
+  if (settings_.mode != ConsumerMode::inbox) {
+    effects_.append(AppliedEffect{settings_.group, record.event, partition, record.offset});
+    co_await context_.sync(effects_);
+    co_await context_.point("consumer.after_apply");
+    co_return true;
+  }
+  // The inbox: the dedup id and the effect commit together, or neither does.
+  auto tx = co_await database_.begin();
+  if (!tx.ok()) co_return false;
+  Row seen{.key = record.event.key, .command = record.event.command, .event_id = record.event.event_id};
+  seen.unique_key = settings_.group + "/" + record.event.event_id;
+  const auto first_time = co_await tx.value.insert(consumer_tables::inbox, std::move(seen));
+  if (!first_time.ok()) {
+    co_await tx.value.abort();
+    // Already in the inbox: applied before, nothing to do.
+    co_return first_time.error == "unique violation";
+  }
+  Row effect{.key = record.event.key, .command = record.event.command, .event_id = record.event.event_id};
+  effect.version = record.offset;
+  const auto applied = co_await tx.value.insert(consumer_tables::effects, std::move(effect));
+  if (!applied.ok()) {
+    co_await tx.value.abort();
+    co_return false;
+  }
+  const auto committed = co_await tx.value.commit();
+  if (committed.ok()) co_await context_.point("consumer.after_apply");
+  // A unique violation at commit means another attempt got there first: applied.
+  co_return committed.ok() || committed.error == "unique violation";
+}
+
 sim::Task<bool> Consumer::poll_partition(std::uint32_t partition, std::int64_t& position) {
   Fetch fetch{settings_.topic, partition, position, settings_.batch};
   const auto fetched = co_await context_.call(broker_, std::move(fetch), settings_.timeout);
   if (!fetched.ok() || fetched->records.empty()) co_return false;
+  const std::int64_t batch_end = fetched->records.back().offset + 1;
+  if (settings_.mode == ConsumerMode::commit_before_processing) {
+    // C1: progress first. A crash while applying the batch skips the rest of it.
+    if (!co_await commit_offset(partition, batch_end)) co_return false;
+  }
   for (const StoredRecord& record : fetched->records) {
-    co_await context_.point("consumer.before_apply");
-    effects_.append(AppliedEffect{settings_.group, record.event, partition, record.offset});
-    co_await context_.sync(effects_);
-    co_await context_.point("consumer.after_apply");
+    if (!co_await apply(record, partition)) break;
     position = record.offset + 1;
   }
+  if (settings_.mode == ConsumerMode::commit_before_processing) {
+    position = batch_end;
+    co_return true;
+  }
   // Commit after processing: a crash before this line redelivers the batch.
-  CommitOffset commit{settings_.group, settings_.topic, partition, position};
-  const auto committed = co_await context_.call(broker_, std::move(commit), settings_.timeout);
-  if (committed.ok()) co_await context_.point("consumer.after_commit_offset");
+  co_await commit_offset(partition, position);
   co_return true;
 }
 

@@ -3,8 +3,19 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 namespace faultline::models {
+
+std::uint32_t partition_for(std::string_view key, std::uint32_t partitions) {
+  assert(partitions > 0);
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : key) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return static_cast<std::uint32_t>(hash % partitions);
+}
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
@@ -19,18 +30,34 @@ Database::Database(sim::Context& context, DbSettings settings)
     : context_(context),
       settings_(settings),
       wal_(context.disk().get<sim::DurableLog<WalRecord>>(wal_name)),
+      slots_log_(context.disk().get<sim::DurableLog<SlotRecord>>("db.slots")),
       // Transactions live on a connection, and connections die with the server: a
       // transaction id of an earlier incarnation must never name a new transaction.
       next_tx_((std::uint64_t{context.incarnation()} + 1) << 40) {
   recover();
 }
 
-void Database::apply(std::map<std::string, Table>& tables, const Write& write) {
-  Table& table = tables[write.table];
-  const auto existing = table.rows.find(write.row.id);
-  if (existing != table.rows.end()) table.by_state[existing->second.state].erase(write.row.id);
-  table.rows[write.row.id] = write.row;
-  table.by_state[write.row.state].insert(write.row.id);
+void Database::apply(const Write& write, std::uint64_t commit_sequence) {
+  Table& table = tables_[write.table];
+  auto& versions = table.rows[write.row.id];
+  if (!versions.empty() && !versions.back().erased) {
+    const Row& previous = versions.back().row;
+    table.by_state[previous.state].erase(previous.id);
+    const auto unique = table.by_unique_key.find(previous.unique_key);
+    if (!previous.unique_key.empty() && unique != table.by_unique_key.end() && unique->second == previous.id)
+      table.by_unique_key.erase(unique);
+  }
+  const bool erased = write.kind == WriteKind::erase;
+  // Old versions are kept only while a snapshot transaction might still read them.
+  const bool snapshots_open = std::any_of(transactions_.begin(), transactions_.end(), [](const auto& entry) {
+    return entry.second.isolation == Isolation::snapshot;
+  });
+  if (!snapshots_open) versions.clear();
+  versions.push_back(Version{commit_sequence, erased, write.row});
+  if (!erased) {
+    table.by_state[write.row.state].insert(write.row.id);
+    if (!write.row.unique_key.empty()) table.by_unique_key[write.row.unique_key] = write.row.id;
+  }
   table.next_id = std::max(table.next_id, write.row.id + 1);
 }
 
@@ -44,9 +71,12 @@ void Database::recover() {
       continue;
     }
     last_lsn_ = std::max(last_lsn_, record.lsn);
-    for (const Write& write : record.writes) apply(tables_, write);
+    ++commit_sequence_;
+    for (const Write& write : record.writes) apply(write, commit_sequence_);
   }
   for (auto& [name, table] : tables_) table.logged_high = std::max(table.logged_high, table.next_id - 1);
+  for (const SlotRecord& record : slots_log_.written())
+    slots_[record.slot] = std::max(slots_[record.slot], record.confirmed_lsn);
 }
 
 std::map<std::string, std::map<std::int64_t, Row>> Database::durable_tables(const sim::Disk& disk) {
@@ -54,8 +84,22 @@ std::map<std::string, std::map<std::int64_t, Row>> Database::durable_tables(cons
   const auto* wal = disk.find<sim::DurableLog<WalRecord>>(wal_name);
   if (wal == nullptr) return tables;
   for (const WalRecord& record : wal->durable())
-    for (const Write& write : record.writes) tables[write.table][write.row.id] = write.row;
+    for (const Write& write : record.writes) {
+      if (write.kind == WriteKind::erase) {
+        tables[write.table].erase(write.row.id);
+      } else {
+        tables[write.table][write.row.id] = write.row;
+      }
+    }
   return tables;
+}
+
+std::map<std::string, std::uint64_t> Database::durable_slots(const sim::Disk& disk) {
+  std::map<std::string, std::uint64_t> slots;
+  const auto* log = disk.find<sim::DurableLog<SlotRecord>>("db.slots");
+  if (log == nullptr) return slots;
+  for (const SlotRecord& record : log->durable()) slots[record.slot] = std::max(slots[record.slot], record.confirmed_lsn);
+  return slots;
 }
 
 void Database::serve() {
@@ -63,16 +107,78 @@ void Database::serve() {
   context_.serve<DbInsert>([this](DbInsert request) { return insert(std::move(request)); });
   context_.serve<DbSelect>([this](DbSelect request) { return select(std::move(request)); });
   context_.serve<DbUpdate>([this](DbUpdate request) { return update(std::move(request)); });
+  context_.serve<DbDelete>([this](DbDelete request) { return erase(std::move(request)); });
   context_.serve<DbCommit>([this](DbCommit request) { return commit(std::move(request)); });
   context_.serve<DbAbort>([this](DbAbort request) { return abort(std::move(request)); });
+  context_.serve<DbReadLog>([this](DbReadLog request) { return read_log(std::move(request)); });
+  context_.serve<DbSlotGet>([this](DbSlotGet request) { return slot_get(std::move(request)); });
+  context_.serve<DbSlotAdvance>([this](DbSlotAdvance request) { return slot_advance(std::move(request)); });
   context_.spawn(reap_idle_transactions());
+  if (settings_.commit == CommitMode::asynchronous) context_.spawn(write_wal_in_background());
 }
 
 Database::Transaction* Database::find(std::uint64_t tx) {
   const auto found = transactions_.find(tx);
-  if (found == transactions_.end()) return nullptr;
+  if (found == transactions_.end() || found->second.committing) return nullptr;
   found->second.last_activity = context_.now();
   return &found->second;
+}
+
+void Database::finish(std::uint64_t tx) {
+  const auto found = transactions_.find(tx);
+  if (found == transactions_.end()) return;
+  for (const auto& row : found->second.locks) {
+    const auto lock = row_locks_.find(row);
+    if (lock != row_locks_.end() && lock->second == tx) row_locks_.erase(lock);
+  }
+  transactions_.erase(found);
+}
+
+std::uint64_t Database::xmin() const { return transactions_.empty() ? next_tx_ : transactions_.begin()->first; }
+
+std::optional<Row> Database::visible(const Transaction& tx, std::uint64_t tx_id, const std::string& table,
+                                     std::int64_t id) const {
+  const auto own_write = [&](const Transaction& writer) -> std::optional<std::optional<Row>> {
+    for (auto write = writer.writes.rbegin(); write != writer.writes.rend(); ++write)
+      if (write->table == table && write->row.id == id)
+        return write->kind == WriteKind::erase ? std::optional<Row>{} : std::optional<Row>{write->row};
+    return std::nullopt;
+  };
+  if (auto mine = own_write(tx)) return *mine;
+  if (tx.isolation == Isolation::read_uncommitted) {
+    // Dirty reads: the newest uncommitted write of any other transaction wins.
+    for (auto other = transactions_.rbegin(); other != transactions_.rend(); ++other) {
+      if (other->first == tx_id) continue;
+      if (auto theirs = own_write(other->second)) return *theirs;
+    }
+  }
+  const auto found_table = tables_.find(table);
+  if (found_table == tables_.end()) return std::nullopt;
+  const auto found_row = found_table->second.rows.find(id);
+  if (found_row == found_table->second.rows.end()) return std::nullopt;
+  for (auto version = found_row->second.rbegin(); version != found_row->second.rend(); ++version) {
+    if (tx.isolation == Isolation::snapshot && version->commit_sequence > tx.snapshot) continue;
+    return version->erased ? std::optional<Row>{} : std::optional<Row>{version->row};
+  }
+  return std::nullopt;
+}
+
+sim::Task<bool> Database::lock_row(std::uint64_t tx, std::string table, std::int64_t id, bool skip) {
+  const auto key = std::make_pair(std::move(table), id);
+  const sim::Instant deadline = context_.now() + settings_.lock_timeout;
+  for (;;) {
+    Transaction* holder = find(tx);
+    if (holder == nullptr) co_return false;  // aborted or reaped while waiting
+    const auto lock = row_locks_.find(key);
+    if (lock == row_locks_.end()) {
+      row_locks_.emplace(key, tx);
+      holder->locks.push_back(key);
+      co_return true;
+    }
+    if (lock->second == tx) co_return true;
+    if (skip || context_.now() >= deadline) co_return false;
+    co_await context_.sleep(settings_.lock_poll);
+  }
 }
 
 sim::Task<void> Database::reap_idle_transactions() {
@@ -80,20 +186,29 @@ sim::Task<void> Database::reap_idle_transactions() {
   // noticing the dropped connection, the database aborts it after a while.
   for (;;) {
     co_await context_.sleep(settings_.idle_transaction_timeout);
-    for (auto it = transactions_.begin(); it != transactions_.end();) {
-      if (context_.now() - it->second.last_activity >= settings_.idle_transaction_timeout) {
-        context_.note("db.abort-idle", "tx " + std::to_string(it->first));
-        it = transactions_.erase(it);
-      } else {
-        ++it;
-      }
+    std::vector<std::uint64_t> idle;
+    for (const auto& [tx, state] : transactions_)
+      if (!state.committing && context_.now() - state.last_activity >= settings_.idle_transaction_timeout)
+        idle.push_back(tx);
+    for (const std::uint64_t tx : idle) {
+      context_.note("db.abort-idle", "tx " + std::to_string(tx));
+      finish(tx);
     }
   }
 }
 
-sim::Task<DbBeginReply> Database::begin(DbBegin) {
+sim::Task<void> Database::write_wal_in_background() {
+  for (;;) {
+    co_await context_.sleep(settings_.wal_writer_interval);
+    if (wal_.synced_size() < wal_.size()) co_await context_.sync(wal_);
+  }
+}
+
+sim::Task<DbBeginReply> Database::begin(DbBegin request) {
   const std::uint64_t tx = next_tx_++;
-  transactions_.emplace(tx, Transaction{.last_activity = context_.now()});
+  transactions_.emplace(tx, Transaction{.isolation = request.isolation,
+                                        .snapshot = commit_sequence_,
+                                        .last_activity = context_.now()});
   co_return DbBeginReply{tx};
 }
 
@@ -101,6 +216,14 @@ sim::Task<DbInsertReply> Database::insert(DbInsert request) {
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbInsertReply{.error = "no such transaction"};
   Table& table = tables_[request.table];
+  if (!request.row.unique_key.empty()) {
+    const bool taken_by_commit = table.by_unique_key.count(request.row.unique_key) > 0;
+    const bool taken_by_self = std::any_of(tx->writes.begin(), tx->writes.end(), [&](const Write& write) {
+      return write.table == request.table && write.kind != WriteKind::erase &&
+             write.row.unique_key == request.row.unique_key;
+    });
+    if (taken_by_commit || taken_by_self) co_return DbInsertReply{.error = "unique violation"};
+  }
   // The id is taken now and never given back: a rolled-back insert leaves a hole.
   const std::int64_t id = table.next_id++;
   if (id > table.logged_high) {
@@ -111,62 +234,79 @@ sim::Task<DbInsertReply> Database::insert(DbInsert request) {
   row.id = id;
   row.writer_tx = request.tx;
   tx->writes.push_back(Write{WriteKind::insert, request.table, std::move(row)});
+  row_locks_.emplace(std::make_pair(request.table, id), request.tx);
+  tx->locks.emplace_back(request.table, id);
   co_return DbInsertReply{.ok = true, .id = id};
 }
 
 sim::Task<DbSelectReply> Database::select(DbSelect request) {
-  Transaction* tx = find(request.tx);
-  if (tx == nullptr) co_return DbSelectReply{.error = "no such transaction"};
-  // READ COMMITTED: the committed rows as of this statement, overlaid with the
-  // transaction's own writes.
-  std::map<std::int64_t, Row> view;
-  const auto table = tables_.find(request.table);
+  if (find(request.tx) == nullptr) co_return DbSelectReply{.error = "no such transaction"};
   const DbFilter& filter = request.filter;
-  if (table != tables_.end()) {
-    const auto add = [&](const Row& row) {
-      if (row.id > filter.id_after) view.emplace(row.id, row);
-    };
-    if (filter.state) {
-      const auto bucket = table->second.by_state.find(*filter.state);
-      if (bucket != table->second.by_state.end()) {
-        for (auto id = bucket->second.upper_bound(filter.id_after);
-             id != bucket->second.end() && view.size() < filter.limit + tx->writes.size(); ++id)
-          add(table->second.rows.at(*id));
+  DbSelectReply reply{.ok = true, .xmin = xmin(), .id_horizon = std::numeric_limits<std::int64_t>::max()};
+  for (const auto& [id, other] : transactions_)
+    for (const Write& write : other.writes)
+      if (write.kind == WriteKind::insert && write.table == request.table)
+        reply.id_horizon = std::min(reply.id_horizon, write.row.id);
+
+  // Candidate ids, ascending: committed rows (through the state index when it is
+  // exact for this isolation), the transaction's own writes, and, for dirty reads,
+  // every other transaction's writes.
+  std::set<std::int64_t> candidates;
+  {
+    const Transaction& tx = transactions_.at(request.tx);
+    const auto table = tables_.find(request.table);
+    if (table != tables_.end()) {
+      const std::size_t wanted = filter.limit + tx.writes.size() + 1;
+      if (filter.state && tx.isolation != Isolation::snapshot) {
+        const auto bucket = table->second.by_state.find(*filter.state);
+        if (bucket != table->second.by_state.end())
+          for (auto id = bucket->second.upper_bound(filter.id_after);
+               id != bucket->second.end() && (filter.lock != LockMode::none || candidates.size() < wanted); ++id)
+            candidates.insert(*id);
+      } else {
+        for (auto row = table->second.rows.upper_bound(filter.id_after); row != table->second.rows.end(); ++row)
+          candidates.insert(row->first);
       }
-    } else {
-      for (auto row = table->second.rows.upper_bound(filter.id_after);
-           row != table->second.rows.end() && view.size() < filter.limit + tx->writes.size(); ++row)
-        add(row->second);
+    }
+    for (const auto& [id, other] : transactions_) {
+      if (id != request.tx && tx.isolation != Isolation::read_uncommitted) continue;
+      for (const Write& write : other.writes)
+        if (write.table == request.table && write.row.id > filter.id_after) candidates.insert(write.row.id);
     }
   }
-  for (const Write& write : tx->writes)
-    if (write.table == request.table && write.row.id > filter.id_after) view[write.row.id] = write.row;
-  DbSelectReply reply{.ok = true};
-  for (const auto& [id, row] : view) {
-    if (filter.state && row.state != *filter.state) continue;
+
+  const auto matches = [&](const std::optional<Row>& row) {
+    return row && (!filter.state || row->state == *filter.state) && (!filter.key || row->key == *filter.key) &&
+           (filter.key_partitions == 0 || partition_for(row->key, filter.key_partitions) == filter.key_partition);
+  };
+  for (const std::int64_t id : candidates) {
     if (reply.rows.size() >= filter.limit) break;
-    reply.rows.push_back(row);
+    Transaction* tx = find(request.tx);
+    if (tx == nullptr) co_return DbSelectReply{.error = "transaction aborted while waiting for a lock"};
+    if (!matches(visible(*tx, request.tx, request.table, id))) continue;
+    if (filter.lock != LockMode::none) {
+      const bool skip = filter.lock == LockMode::for_update_skip_locked;
+      if (!co_await lock_row(request.tx, request.table, id, skip)) {
+        if (skip) continue;
+        co_return DbSelectReply{.error = "lock timeout"};
+      }
+      tx = find(request.tx);
+      if (tx == nullptr) co_return DbSelectReply{.error = "transaction aborted while waiting for a lock"};
+    }
+    // Re-read after a lock wait: the row may have changed meanwhile.
+    auto row = visible(*tx, request.tx, request.table, id);
+    if (matches(row)) reply.rows.push_back(std::move(*row));
   }
   co_return reply;
 }
 
 sim::Task<DbUpdateReply> Database::update(DbUpdate request) {
+  if (find(request.tx) == nullptr) co_return DbUpdateReply{.error = "no such transaction"};
+  const bool locked = co_await lock_row(request.tx, request.table, request.id, false);
+  if (!locked) co_return DbUpdateReply{.error = "lock timeout"};
   Transaction* tx = find(request.tx);
-  if (tx == nullptr) co_return DbUpdateReply{.error = "no such transaction"};
-  // The row as this transaction sees it: its own latest write, else the committed version.
-  std::optional<Row> current;
-  for (auto write = tx->writes.rbegin(); write != tx->writes.rend(); ++write)
-    if (write->table == request.table && write->row.id == request.id) {
-      current = write->row;
-      break;
-    }
-  if (!current) {
-    const auto table = tables_.find(request.table);
-    if (table != tables_.end()) {
-      const auto row = table->second.rows.find(request.id);
-      if (row != table->second.rows.end()) current = row->second;
-    }
-  }
+  if (tx == nullptr) co_return DbUpdateReply{.error = "transaction aborted while waiting for a lock"};
+  std::optional<Row> current = visible(*tx, request.tx, request.table, request.id);
   if (!current || (request.expected_state && current->state != *request.expected_state))
     co_return DbUpdateReply{.ok = true, .affected = 0};
   current->state = request.new_state;
@@ -175,24 +315,101 @@ sim::Task<DbUpdateReply> Database::update(DbUpdate request) {
   co_return DbUpdateReply{.ok = true, .affected = 1};
 }
 
+sim::Task<DbDeleteReply> Database::erase(DbDelete request) {
+  if (find(request.tx) == nullptr) co_return DbDeleteReply{.error = "no such transaction"};
+  const bool locked = co_await lock_row(request.tx, request.table, request.id, false);
+  if (!locked) co_return DbDeleteReply{.error = "lock timeout"};
+  Transaction* tx = find(request.tx);
+  if (tx == nullptr) co_return DbDeleteReply{.error = "transaction aborted while waiting for a lock"};
+  std::optional<Row> current = visible(*tx, request.tx, request.table, request.id);
+  if (!current) co_return DbDeleteReply{.ok = true, .affected = 0};
+  tx->writes.push_back(Write{WriteKind::erase, request.table, *current});
+  co_return DbDeleteReply{.ok = true, .affected = 1};
+}
+
 sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbCommitReply{.error = "no such transaction"};
-  std::vector<Write> writes = std::move(tx->writes);
-  transactions_.erase(request.tx);
-  if (writes.empty()) co_return DbCommitReply{.ok = true};
+  // Constraints are checked against what committed since the statements ran, and
+  // against commits still syncing (their keys are reserved until they are visible).
+  std::vector<std::pair<std::string, std::string>> reserved;
+  for (const Write& write : tx->writes) {
+    if (write.kind == WriteKind::erase || write.row.unique_key.empty()) continue;
+    const auto table = tables_.find(write.table);
+    const bool committed_elsewhere = [&] {
+      if (table == tables_.end()) return false;
+      const auto owner = table->second.by_unique_key.find(write.row.unique_key);
+      return owner != table->second.by_unique_key.end() && owner->second != write.row.id;
+    }();
+    auto key = std::make_pair(write.table, write.row.unique_key);
+    if (committed_elsewhere || unique_in_commit_.count(key) > 0) {
+      finish(request.tx);
+      co_return DbCommitReply{.error = "unique violation"};
+    }
+    reserved.push_back(std::move(key));
+  }
+  for (const Write& write : tx->writes) {
+    const auto table = tables_.find(write.table);
+    if (table == tables_.end()) continue;
+    if (tx->isolation == Isolation::snapshot && write.kind != WriteKind::insert) {
+      const auto versions = table->second.rows.find(write.row.id);
+      if (versions != table->second.rows.end() && versions->second.back().commit_sequence > tx->snapshot) {
+        finish(request.tx);
+        co_return DbCommitReply{.error = "serialization failure"};
+      }
+    }
+  }
+  // The writes stay with the transaction until they are visible: until then it is
+  // still in flight, and its ids still hold the id horizon back.
+  const std::vector<Write> writes = tx->writes;
+  tx->committing = true;
+  if (writes.empty()) {
+    finish(request.tx);
+    co_return DbCommitReply{.ok = true};
+  }
+  for (const auto& key : reserved) unique_in_commit_.insert(key);
   const std::uint64_t lsn = ++last_lsn_;
   wal_.append(WalRecord{.lsn = lsn, .tx = request.tx, .writes = writes});
-  co_await context_.point("db.commit.before_sync");
-  co_await context_.sync(wal_);
-  co_await context_.point("db.commit.after_sync");
-  for (const Write& write : writes) apply(tables_, write);
-  co_return DbCommitReply{.ok = true};
+  if (settings_.commit == CommitMode::synchronous) {
+    co_await context_.point("db.commit.before_sync");
+    co_await context_.sync(wal_);
+    co_await context_.point("db.commit.after_sync");
+  }
+  // Visible now; under asynchronous commit, acknowledged before it is durable.
+  ++commit_sequence_;
+  for (const Write& write : writes) apply(write, commit_sequence_);
+  for (const auto& key : reserved) unique_in_commit_.erase(key);
+  finish(request.tx);
+  co_return DbCommitReply{.ok = true, .lsn = lsn};
 }
 
 sim::Task<DbAbortReply> Database::abort(DbAbort request) {
-  transactions_.erase(request.tx);
+  finish(request.tx);
   co_return DbAbortReply{};
+}
+
+sim::Task<DbReadLogReply> Database::read_log(DbReadLog request) {
+  // Logical decoding reads only what is durable, in commit order.
+  DbReadLogReply reply{.ok = true};
+  for (const WalRecord& record : wal_.durable()) {
+    if (record.lsn == 0 || record.lsn <= request.after_lsn) continue;
+    reply.transactions.push_back(LoggedTransaction{record.lsn, record.tx, record.writes});
+    if (reply.transactions.size() >= request.max_transactions) break;
+  }
+  co_return reply;
+}
+
+sim::Task<DbSlotReply> Database::slot_get(DbSlotGet request) {
+  const auto found = slots_.find(request.slot);
+  co_return DbSlotReply{.ok = true, .confirmed_lsn = found == slots_.end() ? 0 : found->second};
+}
+
+sim::Task<DbSlotReply> Database::slot_advance(DbSlotAdvance request) {
+  slots_log_.append(SlotRecord{request.slot, request.confirmed_lsn});
+  co_await context_.sync(slots_log_);
+  auto& position = slots_[request.slot];
+  position = std::max(position, request.confirmed_lsn);
+  co_return DbSlotReply{.ok = true, .confirmed_lsn = position};
 }
 
 // ---- Client ----
@@ -211,8 +428,9 @@ Outcome outcome_of(const sim::RpcResult<T>& result) {
 
 }  // namespace
 
-sim::Task<DbResult<DbTransaction>> DbClient::begin() {
-  const auto result = co_await context_->call(database_, DbBegin{}, timeout_);
+sim::Task<DbResult<DbTransaction>> DbClient::begin(Isolation isolation) {
+  DbBegin request{isolation};
+  const auto result = co_await context_->call(database_, std::move(request), timeout_);
   if (!result.ok()) co_return DbResult<DbTransaction>{.outcome = outcome_of(result), .error = "begin did not complete"};
   co_return DbResult<DbTransaction>{.outcome = Outcome::ok,
                                     .value = DbTransaction(*context_, database_, timeout_, result->tx)};
@@ -233,6 +451,44 @@ sim::Task<DbResult<std::vector<Row>>> DbTransaction::select(std::string table, D
     co_return DbResult<std::vector<Row>>{.outcome = outcome_of(result), .error = "select did not complete"};
   if (!result->ok) co_return DbResult<std::vector<Row>>{.outcome = Outcome::failed, .error = result->error};
   co_return DbResult<std::vector<Row>>{.outcome = Outcome::ok, .value = result->rows};
+}
+
+sim::Task<DbResult<DbSelectReply>> DbTransaction::scan(std::string table, DbFilter filter) {
+  DbSelect request{tx_, std::move(table), std::move(filter)};
+  auto result = co_await context_->call(database_, std::move(request), timeout_);
+  if (!result.ok()) co_return DbResult<DbSelectReply>{.outcome = outcome_of(result), .error = "select did not complete"};
+  if (!result->ok) co_return DbResult<DbSelectReply>{.outcome = Outcome::failed, .error = result->error};
+  co_return DbResult<DbSelectReply>{.outcome = Outcome::ok, .value = std::move(*result.reply)};
+}
+
+sim::Task<DbResult<std::uint32_t>> DbTransaction::erase(std::string table, std::int64_t id) {
+  DbDelete request{tx_, std::move(table), id};
+  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  if (!result.ok()) co_return DbResult<std::uint32_t>{.outcome = outcome_of(result), .error = "delete did not complete"};
+  if (!result->ok) co_return DbResult<std::uint32_t>{.outcome = Outcome::failed, .error = result->error};
+  co_return DbResult<std::uint32_t>{.outcome = Outcome::ok, .value = result->affected};
+}
+
+sim::Task<DbResult<DbReadLogReply>> DbClient::read_log(std::uint64_t after_lsn, std::uint32_t max_transactions) {
+  DbReadLog request{after_lsn, max_transactions};
+  auto result = co_await context_->call(database_, std::move(request), timeout_);
+  if (!result.ok()) co_return DbResult<DbReadLogReply>{.outcome = outcome_of(result), .error = "read_log did not complete"};
+  co_return DbResult<DbReadLogReply>{.outcome = Outcome::ok, .value = std::move(*result.reply)};
+}
+
+sim::Task<DbResult<std::uint64_t>> DbClient::slot_get(std::string slot) {
+  DbSlotGet request{std::move(slot)};
+  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  if (!result.ok()) co_return DbResult<std::uint64_t>{.outcome = outcome_of(result), .error = "slot_get did not complete"};
+  co_return DbResult<std::uint64_t>{.outcome = Outcome::ok, .value = result->confirmed_lsn};
+}
+
+sim::Task<DbResult<std::uint64_t>> DbClient::slot_advance(std::string slot, std::uint64_t confirmed_lsn) {
+  DbSlotAdvance request{std::move(slot), confirmed_lsn};
+  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  if (!result.ok())
+    co_return DbResult<std::uint64_t>{.outcome = outcome_of(result), .error = "slot_advance did not complete"};
+  co_return DbResult<std::uint64_t>{.outcome = Outcome::ok, .value = result->confirmed_lsn};
 }
 
 sim::Task<DbResult<std::uint32_t>> DbTransaction::update(std::string table, std::int64_t id, std::int64_t new_state,

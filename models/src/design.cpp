@@ -28,7 +28,15 @@ std::vector<std::string> DesignRegistry::names() const {
 DesignRegistry builtin_designs() {
   DesignRegistry registry;
   registry.add(make_dual_write_db_first());
+  registry.add(make_dual_write_publish_first());
+  registry.add(make_publish_in_transaction());
   registry.add(make_outbox_polling());
+  registry.add(make_outbox_cdc());
+  registry.add(make_event_sourcing());
+  for (auto& bug : make_outbox_polling_bugs()) registry.add(std::move(bug));
+  for (auto& bug : make_outbox_cdc_bugs()) registry.add(std::move(bug));
+  for (auto& bug : make_event_sourcing_bugs()) registry.add(std::move(bug));
+  for (auto& bug : make_consumer_bugs()) registry.add(std::move(bug));
   return registry;
 }
 

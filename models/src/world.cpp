@@ -66,14 +66,36 @@ std::vector<std::string> model_points() {
           "consumer.after_commit_offset"};
 }
 
-std::vector<std::string> fault_targets() {
-  return {node_names::service, node_names::database, node_names::broker, node_names::consumer};
+namespace {
+
+std::string consumer_node_name(std::uint32_t instance) {
+  return instance == 0 ? std::string(node_names::consumer) : std::string(node_names::consumer) + "-" + std::to_string(instance + 1);
+}
+
+}  // namespace
+
+std::vector<std::string> fault_targets(const Settings& settings) {
+  std::vector<std::string> nodes{node_names::service, node_names::database, node_names::broker};
+  for (std::uint32_t instance = 0; instance < settings.consumers; ++instance) nodes.push_back(consumer_node_name(instance));
+  nodes.push_back(node_names::consumer_database);
+  return nodes;
+}
+
+std::vector<std::string> node_list(const Settings& settings) {
+  std::vector<std::string> nodes{node_names::client};
+  for (auto& node : fault_targets(settings)) nodes.push_back(std::move(node));
+  return nodes;
 }
 
 Scenario scenario_for_seed(const Design& design, std::uint64_t seed, const Workload& workload,
                            const sim::FaultProfile& profile) {
-  Scenario scenario{.design = design.name(), .seed = seed, .profile = profile.name, .workload = workload};
-  sim::PlanTargets targets{.nodes = fault_targets(), .points = design.points(), .horizon = workload_span(workload)};
+  Scenario scenario{.design = design.name(),
+                    .seed = seed,
+                    .profile = profile.name,
+                    .workload = workload,
+                    .settings = design.default_settings()};
+  sim::PlanTargets targets{
+      .nodes = fault_targets(scenario.settings), .points = design.points(), .horizon = workload_span(workload)};
   for (auto& point : model_points()) targets.points.push_back(point);
   targets.point_hits_max = std::max<std::uint32_t>(1, workload.commands);
   // The plan has its own stream, derived from the seed, so plan and run never share draws.
@@ -88,30 +110,47 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   Observation observation;
   sim::Simulation simulation(sim::SimulationConfig{.seed = scenario.seed, .capture = capture});
 
-  // Node ids follow the order of add_node; the boot functions need them up front.
-  const sim::NodeId client_id = 1, service_id = 2, database_id = 3, broker_id = 4, consumer_id = 5;
+  const Settings& settings = scenario.settings;
+  // Boot functions run at start(), after every node (and so every id) exists.
+  sim::NodeId service_id = 0, database_id = 0, broker_id = 0, consumer_database_id = 0;
+  std::vector<sim::NodeId> consumer_ids;
   simulation.add_node(node_names::client, [&](sim::Context& context) {
     context.make<WorkloadClient>(context, service_id, scenario.workload, observation.commands).start();
   });
-  simulation.add_node(node_names::service, [&](sim::Context& context) {
+  service_id = simulation.add_node(node_names::service, [&](sim::Context& context) {
     auto& env = context.make<ServiceEnv>(ServiceEnv{
         .context = context,
         .db = DbClient(context, database_id, service_db_timeout),
         .producer = Producer(context, broker_id, PublishSettings{}),
+        .settings = settings,
     });
     context.serve<PlaceOrder>([&design, &env](PlaceOrder command) { return design.place_order(env, std::move(command)); });
     design.start(env);
   });
-  simulation.add_node(node_names::database,
-                      [](sim::Context& context) { context.make<Database>(context, DbSettings{}).serve(); });
-  simulation.add_node(node_names::broker, [](sim::Context& context) {
+  const DbSettings database_settings{.commit = settings.db_commit};
+  database_id = simulation.add_node(node_names::database, [database_settings](sim::Context& context) {
+    context.make<Database>(context, database_settings).serve();
+  });
+  broker_id = simulation.add_node(node_names::broker, [](sim::Context& context) {
     context.make<Broker>(context, BrokerSettings{.partitions = partitions}).serve();
   });
-  simulation.add_node(node_names::consumer, [&](sim::Context& context) {
-    context.make<Consumer>(context, broker_id, ConsumerSettings{.partitions = partitions}).start();
+  for (std::uint32_t instance = 0; instance < settings.consumers; ++instance) {
+    consumer_ids.push_back(simulation.add_node(consumer_node_name(instance), [&, instance](sim::Context& context) {
+      const ConsumerSettings consumer_settings{
+          .partitions = partitions, .instance = instance, .instances = settings.consumers, .mode = settings.consumer};
+      context.make<Consumer>(context, broker_id, consumer_database_id, consumer_settings).start();
+    }));
+  }
+  consumer_database_id = simulation.add_node(node_names::consumer_database, [](sim::Context& context) {
+    context.make<Database>(context, DbSettings{}).serve();
   });
-  assert(simulation.node_id(node_names::consumer) == consumer_id);
-  assert(simulation.node_id(node_names::client) == client_id);
+  const std::string group = ConsumerSettings{}.group;
+  const auto all_effects = [&] {
+    std::vector<AppliedEffect> effects = Consumer::durable_effects_in_database(simulation.disk(consumer_database_id), group);
+    for (const sim::NodeId consumer : consumer_ids)
+      for (auto& effect : Consumer::durable_effects(simulation.disk(consumer))) effects.push_back(std::move(effect));
+    return effects;
+  };
 
   simulation.apply_plan(scenario.plan);
   simulation.start();
@@ -126,12 +165,15 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   const auto drained = [&] {
     const auto tables = Database::durable_tables(simulation.disk(database_id));
     std::set<std::string> applied;
-    for (const auto& effect : Consumer::durable_effects(simulation.disk(consumer_id)))
-      applied.insert(effect.event.event_id);
-    const auto orders = tables.find(tables::orders);
-    if (orders == tables.end()) return true;
-    return std::all_of(orders->second.begin(), orders->second.end(),
-                       [&](const auto& entry) { return applied.count(event_id_for(entry.second.command)) > 0; });
+    for (const auto& effect : all_effects()) applied.insert(effect.event.event_id);
+    // Every committed change (an order, or an event-store event) must have its effect.
+    for (const char* table : {tables::orders, tables::events}) {
+      const auto rows = tables.find(table);
+      if (rows == tables.end()) continue;
+      for (const auto& [id, row] : rows->second)
+        if (applied.count(event_id_for(row.command)) == 0) return false;
+    }
+    return true;
   };
   observation.drained =
       simulation.run_until(drained, observation.safety_end + scenario.liveness_bound, drain_check_interval);
@@ -139,7 +181,14 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
 
   observation.tables = Database::durable_tables(simulation.disk(database_id));
   observation.broker_logs = Broker::durable_logs(simulation.disk(broker_id));
-  observation.effects = Consumer::durable_effects(simulation.disk(consumer_id));
+  observation.effects = all_effects();
+  observation.faults = simulation.fault_log();
+  if (const auto* wal = simulation.disk(database_id).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
+    for (const WalRecord& record : wal->durable())
+      for (const Write& write : record.writes)
+        if (write.kind == WriteKind::insert && write.row.command != 0 && observation.commit_lsn.count(write.row.command) == 0)
+          observation.commit_lsn[write.row.command] = record.lsn;
+  }
   observation.events = simulation.events_run();
   observation.trace_hash = simulation.trace().hash();
   for (const auto& [point, hits] : simulation.coverage().hits) observation.coverage[point] = hits;

@@ -5,20 +5,29 @@ namespace faultline::properties {
 
 History History::from(const models::Observation& observation) {
   History history;
-  const auto orders = observation.tables.find(models::tables::orders);
-  if (orders != observation.tables.end())
-    for (const auto& [id, row] : orders->second) history.committed_orders.emplace(row.command, row);
+  for (const char* table : {models::tables::orders, models::tables::events}) {
+    const auto rows = observation.tables.find(table);
+    if (rows == observation.tables.end()) continue;
+    for (const auto& [id, row] : rows->second) {
+      history.committed_changes.emplace(row.command, row);
+      if (std::string_view(table) == models::tables::events) history.stream_versions[row.key].push_back(row.version);
+    }
+  }
+  history.commit_lsn = observation.commit_lsn;
   for (const auto& record : observation.commands) history.commands.emplace(record.command, record);
   for (const auto& [log, records] : observation.broker_logs)
     for (const auto& record : records) {
+      history.appends.push_back(record);
       ++history.appended[record.event.event_id];
       history.command_of_event[record.event.event_id] = record.event.command;
     }
   history.groups.push_back(models::ConsumerSettings{}.group);
+  history.effects = observation.effects;
   for (const auto& effect : observation.effects) {
     ++history.applied[effect.group][effect.event.event_id];
     history.command_of_event[effect.event.event_id] = effect.event.command;
   }
+  history.faults = observation.faults;
   history.drained = observation.drained;
   return history;
 }

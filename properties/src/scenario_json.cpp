@@ -2,6 +2,7 @@
 #include "faultline/properties/scenario_json.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <set>
 
 #include "faultline/models/world.h"
@@ -58,18 +59,17 @@ std::string read_string(const json& object, const char* key, const std::string& 
   return value.get<std::string>();
 }
 
-std::string read_node(const json& object, const char* key, const std::string& where) {
+std::string read_node(const json& object, const char* key, const std::string& where,
+                      const std::vector<std::string>& nodes) {
   std::string node = read_string(object, key, where);
-  const auto targets = models::fault_targets();
-  bool known = node == models::node_names::client;
-  for (const auto& target : targets) known = known || node == target;
-  if (!known) fail(where + "." + key + " names an unknown node \"" + node + "\"");
+  if (std::find(nodes.begin(), nodes.end(), node) == nodes.end())
+    fail(where + "." + key + " names an unknown node \"" + node + "\"");
   return node;
 }
 
 constexpr std::int64_t time_max_us = std::int64_t{1} << 50;
 
-sim::Fault fault_from_json(const json& object, const std::string& where) {
+sim::Fault fault_from_json(const json& object, const std::string& where, const std::vector<std::string>& nodes) {
   expect_only(object, where, {"kind", "at_us", "point", "hit", "node", "peer", "group", "duration_us", "count"});
   if (!object.contains("kind")) fail(where + " has no \"kind\"");
   const std::string kind_name = read_string(object, "kind", where);
@@ -89,14 +89,14 @@ sim::Fault fault_from_json(const json& object, const std::string& where) {
     if (!object.contains("at_us")) fail(where + " needs \"at_us\" or \"point\"");
     fault.at = sim::Instant{read_integer(object, "at_us", where, 0, time_max_us)};
   }
-  if (object.contains("node")) fault.node = read_node(object, "node", where);
-  if (object.contains("peer")) fault.peer = read_node(object, "peer", where);
+  if (object.contains("node")) fault.node = read_node(object, "node", where, nodes);
+  if (object.contains("peer")) fault.peer = read_node(object, "peer", where, nodes);
   if (object.contains("group")) {
     const auto& group = object.at("group");
     if (!group.is_array()) fail(where + ".group must be an array of node names");
     for (std::size_t index = 0; index < group.size(); ++index) {
       json holder = {{"node", group[index]}};
-      fault.group.push_back(read_node(holder, "node", where + ".group[" + std::to_string(index) + "]"));
+      fault.group.push_back(read_node(holder, "node", where + ".group[" + std::to_string(index) + "]", nodes));
     }
   }
   if (object.contains("duration_us")) fault.duration = sim::Duration{read_integer(object, "duration_us", where, 0, time_max_us)};
@@ -110,6 +110,51 @@ sim::Fault fault_from_json(const json& object, const std::string& where) {
   return fault;
 }
 
+constexpr std::pair<models::CommitMode, const char*> commit_modes[] = {
+    {models::CommitMode::synchronous, "synchronous"}, {models::CommitMode::asynchronous, "asynchronous"}};
+constexpr std::pair<models::ConsumerMode, const char*> consumer_modes[] = {
+    {models::ConsumerMode::commit_before_processing, "commit-before"},
+    {models::ConsumerMode::commit_after_processing, "commit-after"},
+    {models::ConsumerMode::inbox, "inbox"}};
+
+template <typename Enum, std::size_t size>
+const char* name_of(const std::pair<Enum, const char*> (&names)[size], Enum value) {
+  for (const auto& [known, name] : names)
+    if (known == value) return name;
+  return "?";
+}
+
+template <typename Enum, std::size_t size>
+Enum read_enum(const json& object, const char* key, const std::string& where,
+               const std::pair<Enum, const char*> (&names)[size]) {
+  const std::string text = read_string(object, key, where);
+  std::string known;
+  for (const auto& [value, name] : names) {
+    if (text == name) return value;
+    known += (known.empty() ? "" : ", ") + std::string(name);
+  }
+  fail(where + "." + key + " \"" + text + "\" is not one of: " + known);
+}
+
+json settings_to_json(const models::Settings& settings) {
+  return {{"db_commit", name_of(commit_modes, settings.db_commit)},
+          {"consumer", name_of(consumer_modes, settings.consumer)},
+          {"relays", settings.relays},
+          {"consumers", settings.consumers}};
+}
+
+models::Settings settings_from_json(const json& object) {
+  const std::string where = "scenario.settings";
+  expect_only(object, where, {"db_commit", "consumer", "relays", "consumers"});
+  models::Settings settings;
+  if (object.contains("db_commit")) settings.db_commit = read_enum(object, "db_commit", where, commit_modes);
+  if (object.contains("consumer")) settings.consumer = read_enum(object, "consumer", where, consumer_modes);
+  if (object.contains("relays")) settings.relays = static_cast<std::uint32_t>(read_integer(object, "relays", where, 1, 8));
+  if (object.contains("consumers"))
+    settings.consumers = static_cast<std::uint32_t>(read_integer(object, "consumers", where, 1, 8));
+  return settings;
+}
+
 }  // namespace
 
 std::string scenario_to_json(const models::Scenario& scenario) {
@@ -121,13 +166,14 @@ std::string scenario_to_json(const models::Scenario& scenario) {
                      {"keys", scenario.workload.keys},
                      {"spacing_max_us", scenario.workload.spacing_max.ticks}};
   out["liveness_bound_us"] = scenario.liveness_bound.ticks;
+  out["settings"] = settings_to_json(scenario.settings);
   json faults = json::array();
   for (const auto& fault : scenario.plan.faults) faults.push_back(fault_to_json(fault));
   out["faults"] = std::move(faults);
   return out.dump(2);
 }
 
-models::Scenario scenario_from_json(std::string_view text) {
+models::Scenario scenario_from_json(std::string_view text, const models::DesignRegistry* designs) {
   json document;
   try {
     document = json::parse(text);
@@ -138,7 +184,8 @@ models::Scenario scenario_from_json(std::string_view text) {
     fail("not valid JSON: " + (colon == std::string::npos ? message : message.substr(colon)));
   }
   try {
-    expect_only(document, "scenario", {"design", "seed", "profile", "workload", "liveness_bound_us", "faults"});
+    expect_only(document, "scenario",
+                {"design", "seed", "profile", "workload", "settings", "liveness_bound_us", "faults"});
     models::Scenario scenario;
     if (!document.contains("design")) fail("scenario has no \"design\"");
     scenario.design = read_string(document, "design", "scenario");
@@ -160,12 +207,19 @@ models::Scenario scenario_from_json(std::string_view text) {
     }
     if (document.contains("liveness_bound_us"))
       scenario.liveness_bound = sim::Duration{read_integer(document, "liveness_bound_us", "scenario", 1'000, 600'000'000)};
+    if (document.contains("settings")) {
+      scenario.settings = settings_from_json(document.at("settings"));
+    } else if (designs != nullptr && designs->find(scenario.design) != nullptr) {
+      scenario.settings = designs->find(scenario.design)->default_settings();
+    }
+    const std::vector<std::string> nodes = models::node_list(scenario.settings);
     if (document.contains("faults")) {
       const auto& faults = document.at("faults");
       if (!faults.is_array()) fail("scenario.faults must be an array");
       if (faults.size() > 10'000) fail("scenario.faults has more than 10000 entries");
       for (std::size_t index = 0; index < faults.size(); ++index)
-        scenario.plan.faults.push_back(fault_from_json(faults[index], "scenario.faults[" + std::to_string(index) + "]"));
+        scenario.plan.faults.push_back(
+            fault_from_json(faults[index], "scenario.faults[" + std::to_string(index) + "]", nodes));
     }
     return scenario;
   } catch (const json::exception& error) {

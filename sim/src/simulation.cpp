@@ -192,8 +192,9 @@ const Fault* Simulation::hit_point(NodeId node, std::string_view point) {
 
 void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
   const auto target = [&](const std::string& name) { return name.empty() ? reached_by : node_id(name); };
-  trace_.record(now_, fault.node.empty() && reached_by != world_node ? nodes_[reached_by].name : fault.node, "fault",
-                describe(fault));
+  const std::string& about = fault.node.empty() && reached_by != world_node ? nodes_[reached_by].name : fault.node;
+  trace_.record(now_, about, "fault", describe(fault));
+  fault_log_.push_back(FaultRecord{now_, about, fault.kind});
   const auto cut = [this](const std::vector<NodeId>& side, auto&& action) {
     for (NodeId inside : side)
       for (NodeId other = 1; other < nodes_.size(); ++other) {
@@ -205,7 +206,9 @@ void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
   const auto cut_for = [&, this](std::vector<NodeId> side, Duration length) {
     cut(side, [this](NodeId a, NodeId b) { network_.block(a, b); });
     if (length.ticks > 0) {
-      schedule(now_ + length, Owner{}, [this, side, cut] {
+      const std::uint64_t epoch = network_.heal_epoch();
+      schedule(now_ + length, Owner{}, [this, side, cut, epoch] {
+        if (network_.heal_epoch() != epoch) return;  // healed meanwhile: nothing of it is left
         cut(side, [this](NodeId a, NodeId b) { network_.unblock(a, b); });
         trace_.record(now_, "", "heal", "partition ended");
       });
@@ -241,7 +244,10 @@ void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
       const NodeId to = node_id(fault.peer);
       network_.block(from, to);
       if (fault.duration.ticks > 0) {
-        schedule(now_ + fault.duration, Owner{}, [this, from, to] { network_.unblock(from, to); });
+        const std::uint64_t epoch = network_.heal_epoch();
+        schedule(now_ + fault.duration, Owner{}, [this, from, to, epoch] {
+          if (network_.heal_epoch() == epoch) network_.unblock(from, to);
+        });
       }
       break;
     }

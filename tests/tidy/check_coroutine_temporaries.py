@@ -11,7 +11,7 @@ import pathlib
 import re
 import sys
 
-ALLOWED = {"Duration", "sim::Duration", "Instant", "sim::Instant", "DbBegin", "DbCommit", "DbAbort", "DbFilter",
+ALLOWED = {"Duration", "sim::Duration", "Instant", "sim::Instant", "DbBegin", "DbCommit", "DbAbort",
            "PlaceOrderReply", "DbBeginReply"}
 root = pathlib.Path(sys.argv[1])
 problems = []

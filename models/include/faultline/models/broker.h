@@ -20,6 +20,10 @@ struct Event {
   std::string key;           // aggregate key: decides the partition
   std::int64_t command = 0;  // the client command whose change this event announces
   std::int64_t order_id = 0;
+  // Who appended it, for attributing duplicates: the publisher's incarnation and
+  // which attempt of one publish this was (set by the Producer).
+  std::uint32_t publisher_incarnation = 0;
+  std::uint32_t attempt = 1;
   bool operator==(const Event&) const = default;
 };
 
@@ -81,9 +85,6 @@ struct FetchOffset {
 struct BrokerSettings {
   std::uint32_t partitions = 4;
 };
-
-// The partition of a key: a fixed hash (FNV-1a), the same on every platform.
-std::uint32_t partition_for(std::string_view key, std::uint32_t partitions);
 
 class Broker {
  public:

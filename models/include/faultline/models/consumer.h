@@ -1,6 +1,8 @@
-// A consumer group member that reads every partition of a topic, applies each event
-// to its own durable effect store, and commits the group offset after processing
-// (at-least-once: a crash between the effect and the offset commit redelivers).
+// A consumer group member: reads its share of a topic's partitions, applies each
+// event, and keeps its progress in the group's committed offsets, in one of three
+// ways (Settings::consumer): commit the offset before processing (C1), after
+// processing (C2), or record the event in an inbox in the same database
+// transaction as its effect (C3, exactly-once effect).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,8 @@
 #include <vector>
 
 #include "faultline/models/broker.h"
+#include "faultline/models/db.h"
+#include "faultline/models/scenario.h"
 #include "faultline/sim/simulation.h"
 
 namespace faultline::models {
@@ -24,27 +28,43 @@ struct ConsumerSettings {
   std::string group = "projection";
   std::string topic = "orders";
   std::uint32_t partitions = 4;
+  std::uint32_t instance = 0;   // this member's index in the group
+  std::uint32_t instances = 1;  // members in the group; partition p belongs to member p % instances
+  ConsumerMode mode = ConsumerMode::commit_after_processing;
   std::uint32_t batch = 32;
   sim::Duration poll_interval = sim::Duration::millis(5);
   sim::Duration timeout = sim::Duration::millis(50);
 };
 
+namespace consumer_tables {
+inline constexpr const char* inbox = "inbox";
+inline constexpr const char* effects = "effects";
+}  // namespace consumer_tables
+
 class Consumer {
  public:
   static constexpr std::string_view effects_name = "consumer.effects";
 
-  Consumer(sim::Context& context, sim::NodeId broker, ConsumerSettings settings);
+  // `database` is the consumer's own database (used by the inbox mode).
+  Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings);
   void start();
 
-  // The effects that survived on `disk`: ground truth for the checkers.
+  // The effects that survived, from the consumer's local store and from its
+  // database's effects table: ground truth for the checkers.
   static std::vector<AppliedEffect> durable_effects(const sim::Disk& disk);
+  static std::vector<AppliedEffect> durable_effects_in_database(const sim::Disk& database_disk,
+                                                                const std::string& group);
 
  private:
   sim::Task<void> run();
   sim::Task<bool> poll_partition(std::uint32_t partition, std::int64_t& position);
+  // Applies one record; false if it could not be applied (try again later).
+  sim::Task<bool> apply(const StoredRecord& record, std::uint32_t partition);
+  sim::Task<bool> commit_offset(std::uint32_t partition, std::int64_t position);
 
   sim::Context& context_;
   sim::NodeId broker_;
+  DbClient database_;
   ConsumerSettings settings_;
   sim::DurableLog<AppliedEffect>& effects_;
 };

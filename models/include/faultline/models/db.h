@@ -1,12 +1,26 @@
 // The database: a node reached over RPC, with transactions (begin, insert, select,
-// conditional update, commit, abort), ids from a per-table sequence allocated at
-// insert time and never given back, and a write-ahead log on the node's disk.
+// conditional update, delete, commit, abort), ids from a per-table sequence
+// allocated at insert time and never given back, and a write-ahead log on the
+// node's disk.
+//
+// Isolation: READ COMMITTED with a snapshot per statement (the default), READ
+// UNCOMMITTED (sees other transactions' uncommitted writes), SNAPSHOT (one snapshot
+// for the whole transaction, first committer wins). Row locks are taken by updates,
+// deletes and SELECT ... FOR UPDATE [SKIP LOCKED], and held to commit or abort. A row
+// may carry a unique key; a second committed row with the same key fails the commit
+// (unique violation).
 //
 // A commit appends one log record (all the transaction's writes share its log
-// sequence number), syncs the log, then makes the writes visible and acknowledges:
-// synchronous commit, durable before the ack. A crash loses the volatile tables and
-// open transactions; the restarted database replays its durable log. A commit whose
-// reply is lost ends unknown for the client, although it is durable.
+// sequence number). Synchronous commit syncs the log, then makes the writes visible
+// and acknowledges: durable before the ack. Asynchronous commit makes them visible
+// and acknowledges at once, and a background writer syncs later: a crash drops the
+// unsynced suffix of acknowledged commits. A crash loses the volatile tables and open
+// transactions; the restarted database replays its durable log. A commit whose reply
+// is lost ends unknown for the client, although it is durable.
+//
+// The durable log in commit order is readable (change data capture), with durable
+// replication-slot positions; and every query reports the oldest transaction still
+// in flight (an xmin horizon), so a gap-safe poller can be written.
 #pragma once
 
 #include <cstdint>
@@ -28,10 +42,15 @@ struct Row {
   std::string event_id;          // outbox: the event's stable id, the same on every attempt
   std::int64_t state = 0;        // outbox: 0 pending, 1 sent
   std::uint64_t writer_tx = 0;   // the transaction that wrote this version (set by the database)
+  std::int64_t version = 0;      // event store: the event's version in its stream
+  std::string unique_key;        // if set, unique in its table (checked at insert and at commit)
   bool operator==(const Row&) const = default;
 };
 
-enum class WriteKind { insert, update };
+enum class WriteKind { insert, update, erase };
+enum class Isolation { read_committed, read_uncommitted, snapshot };
+enum class CommitMode { synchronous, asynchronous };
+enum class LockMode { none, for_update, for_update_skip_locked };
 
 struct Write {
   WriteKind kind = WriteKind::insert;
@@ -56,6 +75,7 @@ struct DbBeginReply {
 struct DbBegin {
   using Reply = DbBeginReply;
   static constexpr std::string_view rpc_name = "db.begin";
+  Isolation isolation = Isolation::read_committed;
 };
 
 struct DbInsertReply {
@@ -71,16 +91,31 @@ struct DbInsert {
   Row row;
 };
 
-// SELECT ... WHERE state = ? AND id > ? ORDER BY id LIMIT ?
+// SELECT ... WHERE state = ? AND key = ? AND id > ? ORDER BY id LIMIT ? [FOR UPDATE [SKIP LOCKED]]
 struct DbFilter {
   std::optional<std::int64_t> state;
   std::int64_t id_after = 0;
   std::uint32_t limit = 1'000'000;
+  LockMode lock = LockMode::none;
+  std::optional<std::string> key;
+  // ... AND partition_for(key, key_partitions) = key_partition (when key_partitions > 0)
+  std::uint32_t key_partitions = 0;
+  std::uint32_t key_partition = 0;
 };
+
+// A key's partition among `partitions`: a fixed hash (FNV-1a), the same everywhere.
+std::uint32_t partition_for(std::string_view key, std::uint32_t partitions);
 struct DbSelectReply {
   bool ok = false;
   std::vector<Row> rows;
   std::string error;
+  // The oldest transaction still in flight when the statement ran (or the next
+  // transaction id if none): rows written by transactions below it can no longer
+  // be joined by an earlier-numbered row.
+  std::uint64_t xmin = 0;
+  // The lowest id of the table still held by a transaction in flight (INT64_MAX if
+  // none): rows below it are final, so a reader by id never skips a slow commit.
+  std::int64_t id_horizon = 0;
 };
 struct DbSelect {
   using Reply = DbSelectReply;
@@ -106,9 +141,23 @@ struct DbUpdate {
   std::optional<std::int64_t> expected_state;
 };
 
+struct DbDeleteReply {
+  bool ok = false;
+  std::uint32_t affected = 0;
+  std::string error;
+};
+struct DbDelete {
+  using Reply = DbDeleteReply;
+  static constexpr std::string_view rpc_name = "db.delete";
+  std::uint64_t tx = 0;
+  std::string table;
+  std::int64_t id = 0;
+};
+
 struct DbCommitReply {
   bool ok = false;
   std::string error;
+  std::uint64_t lsn = 0;
 };
 struct DbCommit {
   using Reply = DbCommitReply;
@@ -123,11 +172,49 @@ struct DbAbort {
   std::uint64_t tx = 0;
 };
 
+// Change data capture: committed transactions from the durable log, in commit order.
+struct LoggedTransaction {
+  std::uint64_t lsn = 0;
+  std::uint64_t tx = 0;
+  std::vector<Write> writes;
+};
+struct DbReadLogReply {
+  bool ok = false;
+  std::vector<LoggedTransaction> transactions;
+};
+struct DbReadLog {
+  using Reply = DbReadLogReply;
+  static constexpr std::string_view rpc_name = "db.read_log";
+  std::uint64_t after_lsn = 0;
+  std::uint32_t max_transactions = 64;
+};
+
+// A replication slot: the durable position a change-data-capture reader confirmed.
+struct DbSlotReply {
+  bool ok = false;
+  std::uint64_t confirmed_lsn = 0;
+};
+struct DbSlotGet {
+  using Reply = DbSlotReply;
+  static constexpr std::string_view rpc_name = "db.slot_get";
+  std::string slot;
+};
+struct DbSlotAdvance {
+  using Reply = DbSlotReply;
+  static constexpr std::string_view rpc_name = "db.slot_advance";
+  std::string slot;
+  std::uint64_t confirmed_lsn = 0;
+};
+
 // ---- Server ----
 
 struct DbSettings {
   sim::Duration idle_transaction_timeout = sim::Duration::millis(500);
   std::int64_t sequence_cache = 32;  // ids logged ahead, like PostgreSQL's sequence log_cnt
+  CommitMode commit = CommitMode::synchronous;
+  sim::Duration wal_writer_interval = sim::Duration::millis(10);  // asynchronous commit: how often the log is synced
+  sim::Duration lock_timeout = sim::Duration::millis(100);
+  sim::Duration lock_poll = sim::Duration::millis(1);
 };
 
 class Database {
@@ -141,38 +228,71 @@ class Database {
   // The durable committed state, as recovery would rebuild it from `disk`: the
   // ground truth the checkers read. Pure: reads the disk, changes nothing.
   static std::map<std::string, std::map<std::int64_t, Row>> durable_tables(const sim::Disk& disk);
+  // The durable slot positions: ground truth for change-data-capture checks.
+  static std::map<std::string, std::uint64_t> durable_slots(const sim::Disk& disk);
 
  private:
+  // One committed version of a row; `commit_sequence` orders commits for snapshots.
+  struct Version {
+    std::uint64_t commit_sequence = 0;
+    bool erased = false;
+    Row row;
+  };
   struct Table {
-    std::map<std::int64_t, Row> rows;
-    std::map<std::int64_t, std::set<std::int64_t>> by_state;
+    std::map<std::int64_t, std::vector<Version>> rows;  // oldest version first
+    std::map<std::int64_t, std::set<std::int64_t>> by_state;  // latest committed versions only
+    std::map<std::string, std::int64_t> by_unique_key;        // latest committed versions only
     std::int64_t next_id = 1;
     std::int64_t logged_high = 0;
   };
   struct Transaction {
+    Isolation isolation = Isolation::read_committed;
+    std::uint64_t snapshot = 0;  // commit sequence the snapshot sees (SNAPSHOT isolation)
     std::vector<Write> writes;
+    std::vector<std::pair<std::string, std::int64_t>> locks;
     sim::Instant last_activity;
+    bool committing = false;  // its commit record is written; it becomes visible when synced
+  };
+  struct SlotRecord {
+    std::string slot;
+    std::uint64_t confirmed_lsn = 0;
   };
 
-  static void apply(std::map<std::string, Table>& tables, const Write& write);
+  void apply(const Write& write, std::uint64_t commit_sequence);
   void recover();
   Transaction* find(std::uint64_t tx);
+  void finish(std::uint64_t tx);
+  std::uint64_t xmin() const;
+  // The row as `tx` sees it (nullopt: absent or deleted).
+  std::optional<Row> visible(const Transaction& tx, std::uint64_t tx_id, const std::string& table, std::int64_t id) const;
+  // Waits for the row lock; false on timeout or when the row is locked and `skip` is set.
+  sim::Task<bool> lock_row(std::uint64_t tx, std::string table, std::int64_t id, bool skip);
   sim::Task<void> reap_idle_transactions();
+  sim::Task<void> write_wal_in_background();
 
   sim::Task<DbBeginReply> begin(DbBegin request);
   sim::Task<DbInsertReply> insert(DbInsert request);
   sim::Task<DbSelectReply> select(DbSelect request);
   sim::Task<DbUpdateReply> update(DbUpdate request);
+  sim::Task<DbDeleteReply> erase(DbDelete request);
   sim::Task<DbCommitReply> commit(DbCommit request);
   sim::Task<DbAbortReply> abort(DbAbort request);
+  sim::Task<DbReadLogReply> read_log(DbReadLog request);
+  sim::Task<DbSlotReply> slot_get(DbSlotGet request);
+  sim::Task<DbSlotReply> slot_advance(DbSlotAdvance request);
 
   sim::Context& context_;
   DbSettings settings_;
   sim::DurableLog<WalRecord>& wal_;
+  sim::DurableLog<SlotRecord>& slots_log_;
   std::map<std::string, Table> tables_;
   std::map<std::uint64_t, Transaction> transactions_;
+  std::map<std::pair<std::string, std::int64_t>, std::uint64_t> row_locks_;  // row -> holding transaction
+  std::map<std::string, std::uint64_t> slots_;
+  std::set<std::pair<std::string, std::string>> unique_in_commit_;  // (table, unique key) of commits still syncing
   std::uint64_t next_tx_;
   std::uint64_t last_lsn_ = 0;
+  std::uint64_t commit_sequence_ = 0;
 };
 
 // ---- Client ----
@@ -205,6 +325,9 @@ class DbTransaction {
   std::uint64_t id() const { return tx_; }
   sim::Task<DbResult<std::int64_t>> insert(std::string table, Row row);
   sim::Task<DbResult<std::vector<Row>>> select(std::string table, DbFilter filter);
+  // As select, with the xmin horizon the statement saw.
+  sim::Task<DbResult<DbSelectReply>> scan(std::string table, DbFilter filter);
+  sim::Task<DbResult<std::uint32_t>> erase(std::string table, std::int64_t id);
   sim::Task<DbResult<std::uint32_t>> update(std::string table, std::int64_t id, std::int64_t new_state,
                                             std::optional<std::int64_t> expected_state);
   sim::Task<DbResult<void>> commit();
@@ -221,7 +344,10 @@ class DbClient {
  public:
   DbClient(sim::Context& context, sim::NodeId database, sim::Duration timeout)
       : context_(&context), database_(database), timeout_(timeout) {}
-  sim::Task<DbResult<DbTransaction>> begin();
+  sim::Task<DbResult<DbTransaction>> begin(Isolation isolation = Isolation::read_committed);
+  sim::Task<DbResult<DbReadLogReply>> read_log(std::uint64_t after_lsn, std::uint32_t max_transactions);
+  sim::Task<DbResult<std::uint64_t>> slot_get(std::string slot);
+  sim::Task<DbResult<std::uint64_t>> slot_advance(std::string slot, std::uint64_t confirmed_lsn);
 
  private:
   sim::Context* context_;

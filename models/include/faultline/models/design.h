@@ -14,6 +14,7 @@
 
 #include "faultline/models/broker.h"
 #include "faultline/models/db.h"
+#include "faultline/models/scenario.h"
 #include "faultline/sim/simulation.h"
 
 namespace faultline::models {
@@ -40,6 +41,7 @@ struct ServiceEnv {
   sim::Context& context;
   DbClient db;
   Producer producer;
+  Settings settings;
   std::string topic = "orders";
 };
 
@@ -47,6 +49,8 @@ struct ServiceEnv {
 namespace tables {
 inline constexpr const char* orders = "orders";
 inline constexpr const char* outbox = "outbox";
+inline constexpr const char* events = "events";        // the event store (event sourcing)
+inline constexpr const char* customers = "customers";  // one row per aggregate key, locked to serialize its changes
 }  // namespace tables
 
 class Design {
@@ -59,6 +63,8 @@ class Design {
   // For a positive control (a design known to be broken): the invariant the harness
   // must catch it violating. Empty for a design that claims to be correct.
   virtual std::string expected_violation() const { return {}; }
+  // The settings the design is meant to run with; its claims assume them.
+  virtual Settings default_settings() const { return {}; }
   // The named points of its protocol, for fault plans, coverage and exploration.
   virtual std::vector<std::string> points() const = 0;
 
@@ -82,8 +88,17 @@ class DesignRegistry {
 // The designs that ship with faultline.
 DesignRegistry builtin_designs();
 
-// Each built-in design's file provides its factory.
+// Each built-in design's file provides its factory, and its seeded bugs: variants
+// that differ from it in a few marked lines, each naming the invariant it breaks.
 std::shared_ptr<const Design> make_dual_write_db_first();
+std::shared_ptr<const Design> make_dual_write_publish_first();
+std::shared_ptr<const Design> make_publish_in_transaction();
 std::shared_ptr<const Design> make_outbox_polling();
+std::shared_ptr<const Design> make_outbox_cdc();
+std::shared_ptr<const Design> make_event_sourcing();
+std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs();
+std::vector<std::shared_ptr<const Design>> make_outbox_cdc_bugs();
+std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs();
+std::vector<std::shared_ptr<const Design>> make_consumer_bugs();
 
 }  // namespace faultline::models

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "faultline/models/db.h"
 #include "faultline/sim/faults.h"
 #include "faultline/sim/time.h"
 
@@ -18,7 +19,26 @@ inline constexpr const char* service = "service";
 inline constexpr const char* database = "db";
 inline constexpr const char* broker = "broker";
 inline constexpr const char* consumer = "consumer";
+inline constexpr const char* consumer_database = "consumer-db";
 }  // namespace node_names
+
+// How the consumer makes its effect and its progress durable (design.md: C1, C2, C3).
+enum class ConsumerMode {
+  commit_before_processing,  // C1: commit the offset, then apply: a crash between loses the event
+  commit_after_processing,   // C2: apply, then commit the offset: a crash between applies it twice
+  inbox,                     // C3: the dedup id and the effect in one transaction: exactly-once effect
+};
+std::string_view to_string(ConsumerMode mode);
+
+// The knobs of a world. A design states the settings it needs (its defaults); a
+// scenario may change them, and then the design's claims are no longer promised.
+struct Settings {
+  CommitMode db_commit = CommitMode::synchronous;
+  ConsumerMode consumer = ConsumerMode::commit_after_processing;
+  std::uint32_t relays = 1;     // relay instances (designs with a relay)
+  std::uint32_t consumers = 1;  // consumer instances in the group
+  bool operator==(const Settings&) const = default;
+};
 
 struct Workload {
   std::uint32_t commands = 100;  // "place order k", k = 1..commands
@@ -32,6 +52,7 @@ struct Scenario {
   std::uint64_t seed = 1;
   std::string profile = "default";  // the fault profile the plan was drawn from ("" if hand-written)
   Workload workload;
+  Settings settings;
   sim::FaultPlan plan;
   // Phases: faults strike during the safety phase; then everything heals and the
   // system must drain within the liveness bound.

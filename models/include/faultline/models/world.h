@@ -35,7 +35,9 @@ struct Observation {
   std::vector<CommandRecord> commands;
   std::map<std::string, std::map<std::int64_t, Row>> tables;      // durable database state
   std::map<std::string, std::vector<StoredRecord>> broker_logs;   // durable broker records
-  std::vector<AppliedEffect> effects;                             // durable consumer effects
+  std::vector<AppliedEffect> effects;                             // durable consumer effects, in application order
+  std::map<std::int64_t, std::uint64_t> commit_lsn;               // command -> log sequence number of its change
+  std::vector<sim::FaultRecord> faults;                           // every fault that struck
   bool drained = false;     // every committed change was applied before the liveness bound
   sim::Instant safety_end;  // when faults stopped
   sim::Instant end;
@@ -54,8 +56,10 @@ std::vector<std::string> model_points();
 Scenario scenario_for_seed(const Design& design, std::uint64_t seed, const Workload& workload,
                            const sim::FaultProfile& profile);
 
-// The nodes a fault plan may name.
-std::vector<std::string> fault_targets();
+// The nodes a fault plan may name in a world with these settings.
+std::vector<std::string> fault_targets(const Settings& settings = {});
+// Every node of such a world (the fault targets and the client).
+std::vector<std::string> node_list(const Settings& settings = {});
 
 Observation run_scenario(const Scenario& scenario, const Design& design,
                          sim::TraceCapture capture = sim::TraceCapture::hash_only);

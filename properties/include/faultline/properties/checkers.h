@@ -20,7 +20,11 @@ struct CheckReport {
   std::uint64_t lost_events = 0;
   std::uint64_t phantom_events = 0;
   std::uint64_t unacknowledged_durable = 0;
-  std::uint64_t duplicate_deliveries = 0;  // applications beyond the first, over every group
+  std::uint64_t duplicate_deliveries = 0;   // applications beyond the first, over every group
+  std::uint64_t duplicate_appends = 0;      // broker appends beyond the first
+  std::uint64_t unexplained_duplicates = 0;
+  std::uint64_t out_of_order = 0;
+  std::uint64_t pending_at_bound = 0;
 
   bool violated(std::string_view invariant) const;
   const Violation* first(std::string_view invariant) const;
@@ -32,8 +36,19 @@ void check_no_lost_event(const History& history, CheckReport& report);
 void check_no_phantom_event(const History& history, CheckReport& report);
 // A: every command the client saw succeed is durably committed.
 void check_ack_implies_durable(const History& history, CheckReport& report);
-// Counts duplicate applications (measured, not an invariant of its own here).
-void count_duplicates(const History& history, CheckReport& report);
+// ALO: every committed change is appended to the broker and delivered at least once.
+void check_at_least_once(const History& history, CheckReport& report);
+// EO: each event's effect is applied exactly once per group (duplicates counted).
+void check_exactly_once_effect(const History& history, CheckReport& report);
+// ND: every duplicate append has an allowed cause in the history: a retry after an
+// unknown outcome, a publisher restart, or a fault that struck between the appends.
+void check_no_unexplained_duplicate(const History& history, CheckReport& report);
+// O: per key, events are first applied in the order their changes committed.
+void check_per_key_order(const History& history, CheckReport& report);
+// V: per event-store stream, versions are unique and contiguous from 1.
+void check_stream_integrity(const History& history, CheckReport& report);
+// E: after the faults healed, everything committed was applied within the bound.
+void check_eventual_delivery(const History& history, CheckReport& report);
 
 CheckReport check_all(const History& history);
 

@@ -73,18 +73,20 @@ inline rc::Gen<models::Scenario> scenario(const models::Design& design, Scenario
   std::vector<std::string> points = design.points();
   for (auto& point : models::model_points()) points.push_back(point);
   const std::string name = design.name();
+  const models::Settings settings = design.default_settings();
   const models::Workload widest{.commands = bounds.commands_max};
   const std::int64_t horizon_us = widest.spacing_max.ticks * bounds.commands_max + 1;
   return rc::gen::apply(
-      [name](std::uint32_t commands, std::uint64_t seed, std::vector<sim::Fault> faults) {
-        models::Scenario scenario{.design = name, .seed = seed, .profile = "", .workload = {.commands = commands}};
+      [name, settings](std::uint32_t commands, std::uint64_t seed, std::vector<sim::Fault> faults) {
+        models::Scenario scenario{
+            .design = name, .seed = seed, .profile = "", .workload = {.commands = commands}, .settings = settings};
         scenario.plan.faults = std::move(faults);
         return scenario;
       },
       rc::gen::inRange<std::uint32_t>(1, bounds.commands_max + 1), rc::gen::inRange<std::uint64_t>(1, 1'000'000),
       rc::gen::resize(static_cast<int>(bounds.faults_max),
                       rc::gen::container<std::vector<sim::Fault>>(
-                          fault(models::fault_targets(), points, horizon_us, bounds.commands_max))));
+                          fault(models::fault_targets(settings), points, horizon_us, bounds.commands_max))));
 }
 
 }  // namespace faultline::properties::gen

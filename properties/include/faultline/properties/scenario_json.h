@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "faultline/models/design.h"
 #include "faultline/models/scenario.h"
 
 namespace faultline::properties {
@@ -17,7 +18,8 @@ class ScenarioError : public std::runtime_error {
 };
 
 std::string scenario_to_json(const models::Scenario& scenario);
-// Throws ScenarioError with a one-line message.
-models::Scenario scenario_from_json(std::string_view text);
+// Throws ScenarioError with a one-line message. A scenario without "settings" gets
+// its design's default settings when `designs` knows the design.
+models::Scenario scenario_from_json(std::string_view text, const models::DesignRegistry* designs = nullptr);
 
 }  // namespace faultline::properties

@@ -44,7 +44,13 @@ class Network {
     auto& count = blocks_[index(from, to)];
     if (count > 0) --count;
   }
-  void heal_all() { blocks_.assign(blocks_.size(), 0); }
+  // Ends every partition. Partitions cut before the heal must not end the ones cut
+  // after it, so their scheduled ends check the heal epoch.
+  void heal_all() {
+    blocks_.assign(blocks_.size(), 0);
+    ++heal_epoch_;
+  }
+  std::uint64_t heal_epoch() const { return heal_epoch_; }
   bool partitioned() const {
     for (const auto count : blocks_)
       if (count > 0) return true;
@@ -84,6 +90,7 @@ class Network {
   std::size_t node_count_ = 0;
   std::vector<std::uint16_t> blocks_;
   std::vector<std::uint32_t> responses_to_lose_;
+  std::uint64_t heal_epoch_ = 0;
 };
 
 }  // namespace faultline::sim

@@ -58,9 +58,10 @@ class Rng {
   // Uniform in [low, high], both ends included.
   std::int64_t between(std::int64_t low, std::int64_t high) {
     assert(low <= high);
-    const auto span = static_cast<std::uint64_t>(high - low) + 1;
+    // In unsigned arithmetic: high - low may exceed the signed range.
+    const std::uint64_t span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low) + 1;
     if (span == 0) return static_cast<std::int64_t>(next());  // the full 64-bit range
-    return low + static_cast<std::int64_t>(below(span));
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + below(span));
   }
 
   // True with probability numerator / denominator, as an exact integer ratio.

@@ -41,6 +41,14 @@ struct SimulationConfig {
   Duration sync_latency_max = Duration::micros(400);
 };
 
+// A fault as it struck: kept in every run (not only traced ones), so checkers can
+// attribute what they find to a cause.
+struct FaultRecord {
+  Instant time;
+  std::string node;
+  FaultKind kind;
+};
+
 // Counts of every named point reached, for coverage and for the explorer.
 struct PointCoverage {
   std::map<std::string, std::uint64_t, std::less<>> hits;
@@ -102,6 +110,7 @@ class Simulation {
   Trace& trace() { return trace_; }
   const Trace& trace() const { return trace_; }
   const PointCoverage& coverage() const { return coverage_; }
+  const std::vector<FaultRecord>& fault_log() const { return fault_log_; }
   const SimulationConfig& config() const { return config_; }
   Rng& rng() { return rng_; }
   std::uint64_t next_id() { return ++id_counter_; }
@@ -153,6 +162,7 @@ class Simulation {
   FaultPlan plan_;
   std::map<std::string, std::vector<ArmedPoint>, std::less<>> armed_points_;
   PointCoverage coverage_;
+  std::vector<FaultRecord> fault_log_;
   std::exception_ptr failure_;
 };
 

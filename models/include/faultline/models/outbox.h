@@ -1,0 +1,17 @@
+// The transactional outbox's write path, shared by the outbox designs: the order row
+// and an outbox row carrying the event (with its stable id) commit in one
+// transaction, so the event exists if and only if the change does.
+#pragma once
+
+#include "faultline/models/design.h"
+
+namespace faultline::models {
+
+namespace outbox_state {
+inline constexpr std::int64_t pending = 0;
+inline constexpr std::int64_t sent = 1;
+}  // namespace outbox_state
+
+sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command);
+
+}  // namespace faultline::models

@@ -1,0 +1,197 @@
+// D6, event sourcing. The change *is* the event: placing an order appends an event
+// to its stream in the event store, with an expected version (optimistic
+// concurrency: the stream's version row is bumped conditionally, and the event's
+// (stream, version) is unique). A subscription reads the store in id order below the
+// id horizon (the lowest id a transaction in flight still holds), so a slow commit
+// is never skipped; it publishes each event and checkpoints its position after the
+// broker's ack.
+#include <algorithm>
+
+#include "faultline/models/design.h"
+
+namespace faultline::models {
+namespace {
+
+namespace store {
+inline constexpr const char* streams = "streams";
+inline constexpr const char* events = tables::events;
+inline constexpr const char* checkpoints = "checkpoints";
+}  // namespace store
+
+enum class Flaw {
+  none,
+  non_atomic_version_check,  // reads the version, then appends unconditionally (CJSCommonPlatform #356)
+};
+
+class EventSourcing final : public Design {
+ public:
+  EventSourcing(std::string name, Flaw flaw, std::string breaks, std::string summary)
+      : name_(std::move(name)), flaw_(flaw), breaks_(std::move(breaks)), summary_(std::move(summary)) {}
+
+  std::string name() const override { return name_; }
+  std::string summary() const override { return summary_; }
+  std::vector<std::string> claims() const override {
+    if (flaw_ != Flaw::none) return {};
+    return {"L", "P", "A", "O", "EO", "E", "V"};
+  }
+  std::string expected_violation() const override { return breaks_; }
+  Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }
+  std::vector<std::string> points() const override {
+    return {"es.after_read_version", "es.before_commit", "es.after_commit", "subscription.after_publish_ack",
+            "subscription.after_checkpoint"};
+  }
+
+  sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
+    constexpr int attempts = 5;
+    Outcome last = Outcome::failed;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+      const auto [outcome, retry] = co_await append(env, command);
+      if (!retry) co_return PlaceOrderReply{outcome, 0};
+      last = outcome;
+      co_await env.context.sleep(sim::Duration{env.context.rng().between(100, 2'000)});
+    }
+    co_return PlaceOrderReply{last, 0};
+  }
+
+  void start(ServiceEnv& env) const override { env.context.spawn(subscription(env)); }
+
+ private:
+  struct Attempt {
+    Outcome outcome;
+    bool retry;  // a concurrency conflict: try again with a fresh version
+  };
+
+  sim::Task<Attempt> append(ServiceEnv& env, const PlaceOrder& command) const {
+    auto& context = env.context;
+    auto tx = co_await env.db.begin();
+    if (!tx.ok()) co_return Attempt{tx.outcome, false};
+    std::int64_t version = 0;
+    if (flaw_ == Flaw::non_atomic_version_check) {
+      // Seeded bug: the expected version is read, but nothing makes the append conditional on it.
+      DbFilter of_stream{.key = command.key};
+      auto events = co_await tx.value.select(store::events, std::move(of_stream));
+      if (!events.ok()) co_return Attempt{Outcome::failed, false};
+      for (const Row& event : events.value) version = std::max(version, event.version);
+      co_await context.point("es.after_read_version");
+    } else {
+      DbFilter of_stream{.key = command.key};
+      auto stream = co_await tx.value.select(store::streams, std::move(of_stream));
+      if (!stream.ok()) co_return Attempt{Outcome::failed, false};
+      co_await context.point("es.after_read_version");
+      if (stream.value.empty()) {
+        Row head{.key = command.key, .state = 1};
+        head.unique_key = command.key;
+        const auto created = co_await tx.value.insert(store::streams, std::move(head));
+        if (!created.ok()) {
+          co_await tx.value.abort();
+          co_return Attempt{Outcome::failed, created.error == "unique violation"};
+        }
+      } else {
+        version = stream.value.front().state;
+        const auto bumped = co_await tx.value.update(store::streams, stream.value.front().id, version + 1, version);
+        if (!bumped.ok() || bumped.value == 0) {
+          co_await tx.value.abort();
+          co_return Attempt{Outcome::failed, bumped.ok() || bumped.error == "lock timeout"};
+        }
+      }
+    }
+    Row event{.key = command.key, .command = command.command, .event_id = event_id_for(command.command)};
+    event.version = version + 1;
+    if (flaw_ == Flaw::none) event.unique_key = command.key + "#" + std::to_string(version + 1);
+    const auto appended = co_await tx.value.insert(store::events, std::move(event));
+    if (!appended.ok()) {
+      co_await tx.value.abort();
+      co_return Attempt{Outcome::failed, appended.error == "unique violation"};
+    }
+    co_await context.point("es.before_commit");
+    const auto committed = co_await tx.value.commit();
+    if (!committed.ok()) {
+      const bool conflict = committed.error == "unique violation" || committed.error == "serialization failure";
+      co_return Attempt{committed.outcome, conflict};
+    }
+    co_await context.point("es.after_commit");
+    co_return Attempt{Outcome::ok, false};
+  }
+
+  // The subscription: publishes events in id order (per stream, ids follow commit
+  // order: the stream row's lock is held from the version bump to the commit), but
+  // only below the id horizon, the lowest id a transaction in flight still holds, so
+  // a slow commit is never skipped. It checkpoints the last id after the acks.
+  sim::Task<void> subscription(ServiceEnv& env) const {
+    auto& context = env.context;
+    std::optional<std::int64_t> position;
+    std::int64_t checkpoint_row = 0;
+    for (;;) {
+      co_await context.sleep(sim::Duration::millis(5));
+      auto tx = co_await env.db.begin();
+      if (!tx.ok()) continue;
+      if (!position) {
+        DbFilter everything;
+        auto saved = co_await tx.value.select(store::checkpoints, std::move(everything));
+        if (!saved.ok()) {
+          co_await tx.value.abort();
+          continue;
+        }
+        position = saved.value.empty() ? 0 : saved.value.front().state;
+        checkpoint_row = saved.value.empty() ? 0 : saved.value.front().id;
+      }
+      DbFilter after_position{.id_after = *position, .limit = 64};
+      auto scanned = co_await tx.value.scan(store::events, std::move(after_position));
+      if (!scanned.ok()) {
+        co_await tx.value.abort();
+        continue;
+      }
+      bool failed = false;
+      std::int64_t published_up_to = *position;
+      for (const Row& row : scanned.value.rows) {
+        if (row.id >= scanned.value.id_horizon) break;
+        Event event{row.event_id, row.key, row.command, 0};
+        if (co_await env.producer.publish(env.topic, std::move(event)) != Outcome::ok) {
+          failed = true;
+          break;
+        }
+        co_await context.point("subscription.after_publish_ack");
+        published_up_to = row.id;
+      }
+      if (published_up_to > *position) {
+        // Checkpoint what was acked, durably, in the store itself.
+        *position = published_up_to;
+        if (checkpoint_row == 0) {
+          Row checkpoint{.key = "subscription", .state = published_up_to};
+          checkpoint.unique_key = "subscription";
+          const auto inserted = co_await tx.value.insert(store::checkpoints, std::move(checkpoint));
+          if (inserted.ok()) checkpoint_row = inserted.value;
+        } else {
+          co_await tx.value.update(store::checkpoints, checkpoint_row, published_up_to, std::nullopt);
+        }
+      }
+      const auto committed = co_await tx.value.commit();
+      if (committed.ok() && !failed) co_await context.point("subscription.after_checkpoint");
+      // After a failure the saved checkpoint is the truth again.
+      if (failed || !committed.ok()) {
+        position.reset();
+        checkpoint_row = 0;
+      }
+    }
+  }
+
+  std::string name_;
+  Flaw flaw_;
+  std::string breaks_;
+  std::string summary_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Design> make_event_sourcing() {
+  return std::make_shared<EventSourcing>(
+      "event-sourcing", Flaw::none, "",
+      "append to the event store with an expected version; a gap-safe subscription publishes (inbox consumer)");
+}
+
+std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs() {
+  return {std::make_shared<EventSourcing>("bug-non-atomic-version-check", Flaw::non_atomic_version_check, "V",
+                                          "expected-version check not atomic with the append (CJSCommonPlatform #356)")};
+}
+
+}  // namespace faultline::models

@@ -1,0 +1,108 @@
+// D5, transactional outbox with change data capture. The order and its outbox row
+// commit together (outbox.h); a relay tails the database's durable commit log from
+// its replication slot's confirmed position, publishes every outbox insert in commit
+// order, and confirms the slot only after the broker acked the whole transaction.
+// A restart resumes from the slot: events may be published again, never lost.
+#include "faultline/models/outbox.h"
+
+namespace faultline::models {
+namespace {
+
+enum class Flaw {
+  none,
+  slot_before_publish,  // confirms the slot before publishing (pg_failover_slots-style position loss)
+};
+
+class OutboxCdc final : public Design {
+ public:
+  OutboxCdc(std::string name, Flaw flaw, std::string breaks, std::string summary)
+      : name_(std::move(name)), flaw_(flaw), breaks_(std::move(breaks)), summary_(std::move(summary)) {}
+
+  std::string name() const override { return name_; }
+  std::string summary() const override { return summary_; }
+  std::vector<std::string> claims() const override {
+    if (flaw_ != Flaw::none) return {};
+    return {"L", "P", "A", "O", "EO", "E"};
+  }
+  std::string expected_violation() const override { return breaks_; }
+  Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }
+  std::vector<std::string> points() const override {
+    return {"service.before_commit", "service.after_commit", "cdc.after_read", "cdc.after_publish_ack",
+            "cdc.after_slot_advance"};
+  }
+
+  sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
+    return write_order_with_outbox(env, std::move(command));
+  }
+
+  void start(ServiceEnv& env) const override { env.context.spawn(tail(env)); }
+
+ private:
+  static constexpr const char* slot = "outbox";
+
+  sim::Task<void> tail(ServiceEnv& env) const {
+    auto& context = env.context;
+    std::uint64_t position = 0;
+    bool positioned = false;
+    for (;;) {
+      co_await context.sleep(sim::Duration::millis(5));
+      if (!positioned) {
+        const auto confirmed = co_await env.db.slot_get(slot);
+        if (!confirmed.ok()) continue;
+        position = confirmed.value;
+        positioned = true;
+      }
+      const auto log = co_await env.db.read_log(position, 16);
+      if (!log.ok() || log.value.transactions.empty()) continue;
+      co_await context.point("cdc.after_read");
+      for (const LoggedTransaction& transaction : log.value.transactions) {
+        if (flaw_ == Flaw::slot_before_publish) {
+          // Seeded bug: the position is confirmed before the events are out.
+          if (!(co_await env.db.slot_advance(slot, transaction.lsn)).ok()) break;
+        }
+        bool published_all = true;
+        for (const Write& write : transaction.writes) {
+          if (write.table != tables::outbox || write.kind != WriteKind::insert) continue;
+          Event event{write.row.event_id, write.row.key, write.row.command, 0};
+          if (co_await env.producer.publish(env.topic, std::move(event)) != Outcome::ok) {
+            published_all = false;
+            break;
+          }
+          co_await context.point("cdc.after_publish_ack");
+        }
+        if (!published_all) {
+          positioned = false;  // re-read from the confirmed position
+          break;
+        }
+        position = transaction.lsn;
+        if (flaw_ == Flaw::none) {
+          if (!(co_await env.db.slot_advance(slot, position)).ok()) {
+            positioned = false;
+            break;
+          }
+        }
+        co_await context.point("cdc.after_slot_advance");
+      }
+    }
+  }
+
+  std::string name_;
+  Flaw flaw_;
+  std::string breaks_;
+  std::string summary_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Design> make_outbox_cdc() {
+  return std::make_shared<OutboxCdc>("outbox-cdc", Flaw::none, "",
+                                     "order and outbox row in one transaction; a relay tails the commit log from a "
+                                     "durable slot (inbox consumer)");
+}
+
+std::vector<std::shared_ptr<const Design>> make_outbox_cdc_bugs() {
+  return {std::make_shared<OutboxCdc>("bug-cdc-slot-before-publish", Flaw::slot_before_publish, "L",
+                                      "CDC slot confirmed before the events are published (pg_failover_slots)")};
+}
+
+}  // namespace faultline::models

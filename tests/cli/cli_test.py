@@ -1,0 +1,520 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the faultline command (run, replay, list, --help).
+
+Goal: the command behaves as a user relies on it. Bad input is refused with one line
+on stderr ("faultline: error: ..."), exit code 2 and no file written; a sweep writes a
+report that matches reports/schema/report.schema.json and says what the designs
+promise (the positive control loses events, the outbox does not); the same sweep
+writes the same results twice; a counterexample replays to the trace hash the report
+lists.
+
+Method: every case runs the real binary in a fresh temporary folder, and compares
+that folder before and after, so a stray report or temporary file is caught. ctest
+registers one test per case (tests/cli/CMakeLists.txt asks this script for the list):
+
+    cli_test.py --list
+    cli_test.py FAULTLINE SCHEMA CASE
+
+A case whose name starts with DISABLED_ documents a known bug: ctest lists it as
+disabled, and running it by hand shows the bug. Exit code 77 means skipped.
+"""
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+
+SKIPPED = 77
+DESIGNS = ("dual-write-db-first", "outbox-polling")
+PROFILES = ("default", "crashes", "network", "durability", "none")
+SWEEP_SEEDS = "50"
+TRACE_HASH_LINE = re.compile(r"^trace-hash: ([0-9a-f]{16})$", re.MULTILINE)
+
+
+class Failure(Exception):
+    """A broken expectation; the message says what went wrong."""
+
+
+class Skip(Exception):
+    """A case that cannot be checked here; the message says why."""
+
+
+def expect(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Context:
+    def __init__(self, faultline, schema):
+        self.faultline = faultline
+        self.schema = schema
+
+    def run(self, args, cwd, timeout=60):
+        """Runs the command; returns (exit code, stdout, stderr) as text."""
+        try:
+            done = subprocess.run([self.faultline] + args, cwd=cwd, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"`{shown(args)}` did not finish within {timeout} s")
+        except OSError as error:
+            raise Failure(f"cannot start {self.faultline}: {error} (is it built?)")
+        stdout = done.stdout.decode("utf-8", errors="replace")
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        if done.returncode < 0:
+            raise Failure(f"`{shown(args)}` died of signal {-done.returncode}\nstderr:\n{stderr}")
+        return done.returncode, stdout, stderr
+
+
+def shown(args):
+    text = " ".join(args)
+    return "faultline " + (text if len(text) < 300 else text[:300] + "...")
+
+
+def snapshot(root):
+    """Every path under root with its type and content hash, to spot anything written."""
+    entries = {}
+    for folder, subfolders, files in os.walk(root):
+        for name in subfolders:
+            entries[os.path.relpath(os.path.join(folder, name), root)] = "folder"
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                entries[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return entries
+
+
+# ---------------------------------------------------------------------------------
+# Bad input: one line on stderr that names the problem, exit code 2, nothing written.
+# ---------------------------------------------------------------------------------
+
+VALID_SCENARIO = b'{"design": "outbox-polling", "seed": 1}'
+
+
+def scenario_with_fault(fault):
+    return json.dumps({"design": "outbox-polling", "seed": 1, "faults": [fault]}).encode()
+
+
+class BadInput:
+    """args may use {root} (the case's temporary folder) and {scenario} (the file
+    holding `scenario`); `names` are fragments the error line must contain; `absent`
+    are paths that must not exist afterwards."""
+
+    def __init__(self, args, names, scenario=None, folders=(), absent=(), read_only=(), skip_as_root=None):
+        self.args = args
+        self.names = names
+        self.scenario = scenario
+        self.folders = folders
+        self.absent = absent
+        self.read_only = read_only
+        self.skip_as_root = skip_as_root
+
+
+def deeply_nested_arrays(depth):
+    return b"[" * depth + b"]" * depth
+
+
+BAD_INPUT = {
+    "NoSubcommand": BadInput([], ["subcommand"]),
+    "UnknownSubcommand": BadInput(["frobnicate"], ["frobnicate"]),
+    "UnknownFlag": BadInput(["run", "--bogus"], ["--bogus"]),
+    "UnknownDesign": BadInput(["run", "--design", "nope"], ["design", "nope"]),
+    "UnknownProfile": BadInput(["run", "--profile", "nope"], ["profile", "nope"]),
+    "ReplaySeedNotANumber": BadInput(["replay", "--design", "outbox-polling", "--seed", "abc"], ["--seed", "abc"]),
+    "SeedStartNotANumber": BadInput(["run", "--seed-start", "abc"], ["--seed-start", "abc"]),
+    "SeedsNegative": BadInput(["run", "--seeds", "-5"], ["--seeds", "-5"]),
+    "SeedsZero": BadInput(["run", "--seeds", "0"], ["--seeds", "0"]),
+    "CommandsZero": BadInput(["run", "--commands", "0"], ["--commands", "0"]),
+    "ReportInMissingFolder": BadInput(["run", "--seeds", "1", "--report", "/nonexistent/dir/r.json"],
+                                      ["/nonexistent/dir/r.json"], absent=["/nonexistent/dir/r.json", "/nonexistent"]),
+    "ReportPathIsAFolder": BadInput(["run", "--seeds", "1", "--report", "{root}/target"], ["{root}/target", "directory"],
+                                    folders=["target"]),
+    "ReportInReadOnlyFolder": BadInput(
+        ["run", "--seeds", "1", "--report", "{root}/locked/r.json"], ["{root}/locked/r.json"], folders=["locked"],
+        read_only=["locked"], absent=["{root}/locked/r.json"],
+        skip_as_root="tests run as root here, and root may write into a read-only folder, so the command "
+                     "rightly accepts the path; run ctest as an ordinary user to check this case"),
+    "ReplayWithoutSeed": BadInput(["replay", "--design", "outbox-polling"], ["--seed"]),
+    "ReplayWithoutDesign": BadInput(["replay", "--seed", "3"], ["--design"]),
+    "ReplayUnknownDesign": BadInput(["replay", "--design", "nope", "--seed", "1"], ["nope"]),
+    "ReplayTraceInMissingFolder": BadInput(
+        ["replay", "--design", "outbox-polling", "--seed", "1", "--trace", "/nonexistent/dir/t.jsonl"],
+        ["/nonexistent/dir/t.jsonl"], absent=["/nonexistent/dir/t.jsonl", "/nonexistent"]),
+    "ScenarioFileMissing": BadInput(["replay", "--scenario", "{root}/input/missing.json"], ["{root}/input/missing.json"],
+                                    folders=["input"]),
+    "ScenarioMalformedJson": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "JSON"],
+                                      scenario=b'{"design": "outbox-polling", "se'),
+    "ScenarioIsAnArray": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "object"],
+                                  scenario=b'[{"design": "outbox-polling", "seed": 1}]'),
+    "ScenarioUnknownKey": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "colour"],
+                                   scenario=b'{"design": "outbox-polling", "seed": 1, "colour": "blue"}'),
+    "ScenarioUnknownDesign": BadInput(["replay", "--scenario", "{scenario}"], ["nope"],
+                                      scenario=b'{"design": "nope", "seed": 1}'),
+    "ScenarioUnknownFaultKind": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "meteor"],
+                                         scenario=scenario_with_fault({"kind": "meteor", "at_us": 5, "node": "db"})),
+    "ScenarioNegativeTime": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "at_us"],
+                                     scenario=scenario_with_fault({"kind": "crash", "at_us": -5, "node": "db"})),
+    "ScenarioSeedIsAString": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "seed"],
+                                      scenario=b'{"design": "outbox-polling", "seed": "1"}'),
+    "ScenarioUnknownNode": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "mars"],
+                                    scenario=scenario_with_fault({"kind": "crash", "at_us": 5, "node": "mars"})),
+    # KNOWN BUG: nlohmann::json::parse throws json::out_of_range (406, "number overflow
+    # parsing '1e400'"), not json::parse_error, and scenario_from_json catches only the
+    # latter before its own checks begin; the command reports "faultline: internal error:
+    # [json.exception.out_of_range.406] ..." and exits 3 instead of 2.
+    "DISABLED_ScenarioHugeNumber": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}"],
+                                            scenario=b'{"design": "outbox-polling", "seed": 1e400}'),
+    "ScenarioHugeInteger": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "at_us"],
+                                    scenario=b'{"design": "outbox-polling", "seed": 1, "faults": [{"kind": "crash", '
+                                             b'"node": "db", "at_us": 99999999999999999999999}]}'),
+    "ScenarioDeeplyNested": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}"],
+                                     scenario=deeply_nested_arrays(100_000)),
+    "ScenarioDeeplyNestedWorkload": BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", "workload"],
+        scenario=b'{"design": "outbox-polling", "seed": 1, "workload": ' + deeply_nested_arrays(100_000) + b"}"),
+    "ScenarioEmptyFile": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}"], scenario=b""),
+    "ScenarioTogetherWithSeed": BadInput(["replay", "--scenario", "{scenario}", "--seed", "3"],
+                                         ["--scenario", "--seed"], scenario=VALID_SCENARIO),
+    "ScenarioTogetherWithDesign": BadInput(["replay", "--scenario", "{scenario}", "--design", "outbox-polling"],
+                                           ["--scenario", "--design"], scenario=VALID_SCENARIO),
+    # KNOWN BUG: CLI11 reads "-1" into the unsigned --seed-start as 18446744073709551615;
+    # the sweep runs seeds 18446744073709551615..0 and exits 0 instead of refusing the value.
+    "DISABLED_SeedStartNegative": BadInput(["run", "--seeds", "1", "--seed-start", "-1", "--report", "{root}/r.json"],
+                                           ["--seed-start"], absent=["{root}/r.json"]),
+    # KNOWN BUG: as above for replay: "--seed -1" replays seed 18446744073709551615, exit 0.
+    "DISABLED_ReplaySeedNegative": BadInput(["replay", "--design", "outbox-polling", "--seed", "-1"], ["--seed"]),
+    # KNOWN BUG: a seed past 2^64-1 is silently clamped to 18446744073709551615, exit 0.
+    "DISABLED_ReplaySeedTooLarge": BadInput(
+        ["replay", "--design", "outbox-polling", "--seed", "99999999999999999999999"], ["--seed"]),
+    # KNOWN BUG: the seed range wraps: "--seed-start 18446744073709551615 --seeds 2" sweeps
+    # seeds 18446744073709551615 and 0 and reports seeds {first: 18446744073709551615, last: 0}.
+    "DISABLED_SeedRangeOverflows": BadInput(
+        ["run", "--seeds", "2", "--seed-start", "18446744073709551615", "--report", "{root}/r.json"], ["--seed"],
+        absent=["{root}/r.json"]),
+    # KNOWN BUG: scenario_json.h promises strict reading ("a typo never silently becomes a
+    # different run"), but a repeated key is accepted and the last value wins: this file
+    # replays seed 2 with exit 0.
+    "DISABLED_ScenarioDuplicateKey": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "seed"],
+                                              scenario=b'{"design": "outbox-polling", "seed": 1, "seed": 2}'),
+}
+
+
+def check_bad_input(context, case):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as root:
+        root = os.path.realpath(root)
+        work = os.path.join(root, "work")
+        os.mkdir(work)
+        for folder in case.folders:
+            os.mkdir(os.path.join(root, folder))
+        scenario = os.path.join(root, "input", "scenario.json")
+        if case.scenario is not None:
+            os.makedirs(os.path.dirname(scenario), exist_ok=True)
+            with open(scenario, "wb") as handle:
+                handle.write(case.scenario)
+
+        def fill(text):
+            return text.replace("{root}", root).replace("{scenario}", scenario)
+
+        args = [fill(arg) for arg in case.args]
+        absent = [fill(path) for path in case.absent]
+        for path in absent:
+            if os.path.lexists(path):
+                raise Skip(f"{path} exists on this machine, so the case cannot check that nothing is written there")
+        if case.skip_as_root and os.geteuid() == 0:
+            raise Skip(case.skip_as_root)
+        for folder in case.read_only:
+            os.chmod(os.path.join(root, folder), stat.S_IRUSR | stat.S_IXUSR)
+        try:
+            before = snapshot(root)
+            code, stdout, stderr = context.run(args, cwd=work)
+            after = snapshot(root)
+        finally:
+            for folder in case.read_only:
+                os.chmod(os.path.join(root, folder), stat.S_IRWXU)
+
+        command = shown(args)
+        lines = stderr.splitlines()
+        expect(code == 2, f"`{command}` exited {code}, expected 2 (usage or input error)\nstderr:\n{stderr}")
+        expect(len(lines) == 1, f"`{command}` printed {len(lines)} lines on stderr, expected exactly one:\n{stderr}")
+        line = lines[0]
+        expect(line.startswith("faultline: error: "),
+               f"`{command}`: the error line does not start with 'faultline: error: ':\n{line}")
+        for name in case.names:
+            expect(fill(name) in line, f"`{command}`: the error line does not name {fill(name)!r}:\n{line}")
+        expect(stdout == "", f"`{command}` printed on stdout although the input was refused:\n{stdout[:2000]}")
+        written = sorted(set(after) - set(before))
+        changed = sorted(path for path in before if path in after and before[path] != after[path])
+        gone = sorted(set(before) - set(after))
+        expect(not written and not changed and not gone,
+               f"`{command}` touched files although it refused the input: written {written}, changed {changed}, "
+               f"removed {gone}")
+        for path in absent:
+            expect(not os.path.lexists(path), f"`{command}` created {path} although it refused the input")
+
+
+# ---------------------------------------------------------------------------------
+# A sweep, its report and its replays.
+# ---------------------------------------------------------------------------------
+
+
+def sweep(context, folder, report="out.json"):
+    """Runs `faultline run --seeds 50 --report REPORT` in folder; returns (stdout, report text)."""
+    args = ["run", "--seeds", SWEEP_SEEDS, "--report", report]
+    code, stdout, stderr = context.run(args, cwd=folder)
+    # Exit 1 is an honest answer only when the summary says which expectation failed.
+    explained = re.search(r"claimed invariant \S+ violated|positive control not caught", stdout)
+    expect(code == 0 or (code == 1 and explained),
+           f"`{shown(args)}` exited {code}; expected 0, or 1 with an explanation\nstdout:\n{stdout}\nstderr:\n{stderr}")
+    expect(stderr == "", f"`{shown(args)}` printed on stderr:\n{stderr}")
+    path = os.path.join(folder, report)
+    expect(os.path.isfile(path), f"`{shown(args)}` did not write {report}\nstdout:\n{stdout}")
+    with open(path, encoding="utf-8") as handle:
+        return stdout, handle.read()
+
+
+def parse_report(text):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Failure(f"the report is not valid JSON: {error}")
+
+
+def result_of(report, design):
+    found = [result for result in report["results"] if result["design"] == design]
+    expect(len(found) == 1, f"the report has {len(found)} results for {design}, expected 1")
+    return found[0]
+
+
+def first_counterexample(context, folder):
+    _, text = sweep(context, folder)
+    report = parse_report(text)
+    examples = result_of(report, "dual-write-db-first")["counterexamples"]
+    expect(examples, f"a {SWEEP_SEEDS}-seed sweep found no counterexample for the positive control dual-write-db-first")
+    return examples[0]
+
+
+def trace_hashes(stdout, args):
+    hashes = TRACE_HASH_LINE.findall(stdout)
+    expect(len(hashes) == 1,
+           f"`{shown(args)}` printed {len(hashes)} 'trace-hash: <16 hex digits>' lines, expected one\n{stdout[-2000:]}")
+    return hashes[0]
+
+
+def schema_error_line(error):
+    # A oneOf or anyOf failure says little itself; its deepest sub-errors say which key is wrong.
+    leaves = []
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current.context:
+            pending.extend(current.context)
+        else:
+            leaves.append(current)
+    leaves.sort(key=lambda leaf: -len(leaf.absolute_path))
+    return "\n".join(f"  at {'/'.join(str(part) for part in leaf.absolute_path) or '(top)'}: {leaf.message[:300]}"
+                     for leaf in leaves[:3])
+
+
+def case_report_matches_schema(context):
+    try:
+        import jsonschema
+    except ImportError:
+        raise Failure("python3-jsonschema is missing: run scripts/deps.sh")
+    with open(context.schema, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema)
+
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        stdout, text = sweep(context, folder)
+        expect(sorted(os.listdir(folder)) == ["out.json"],
+               f"the sweep left files besides out.json: {sorted(os.listdir(folder))}")
+    expect("report: out.json" in stdout, f"the sweep did not say where it wrote the report:\n{stdout}")
+    report = parse_report(text)
+    errors = sorted(validator.iter_errors(report), key=lambda error: list(error.absolute_path))
+    expect(not errors, "the report does not match reports/schema/report.schema.json:\n" + "\n".join(
+        schema_error_line(error) for error in errors[:20]))
+
+    expect(report["command"] == f"faultline run --seeds {SWEEP_SEEDS} --report out.json",
+           f"the report's command is {report['command']!r}")
+    designs = [result["design"] for result in report["results"]]
+    expect(sorted(designs) == sorted(DESIGNS), f"the report has results for {designs}, expected {list(DESIGNS)}")
+    expect([entry["design"] for entry in report["engine"]] == designs,
+           f"engine figures are for {[entry['design'] for entry in report['engine']]}, results for {designs}")
+    for result in report["results"]:
+        expect(result["runs"] == int(SWEEP_SEEDS), f"{result['design']}: {result['runs']} runs, expected {SWEEP_SEEDS}")
+        expect(result["seeds"] == {"first": 1, "last": int(SWEEP_SEEDS)},
+               f"{result['design']}: seeds {result['seeds']}, expected 1..{SWEEP_SEEDS}")
+        expect(set(result["verdicts"]) == set(result["violations"]),
+               f"{result['design']}: verdicts for {sorted(result['verdicts'])}, violations for "
+               f"{sorted(result['violations'])}")
+        for example in result["counterexamples"]:
+            replay = example["replay"]
+            expect(f"--design {result['design']}" in replay and f"--seed {example['seed']}" in replay,
+                   f"{result['design']}: counterexample at seed {example['seed']} has replay command {replay!r}, "
+                   f"which does not name its design and seed")
+
+    positive_control = result_of(report, "dual-write-db-first")
+    expect(positive_control["violations"]["L"] > 0,
+           f"dual-write-db-first lost no event in {SWEEP_SEEDS} seeds: the positive control was not caught")
+    expect(positive_control["verdicts"]["L"] == "violated", f"dual-write-db-first: L is {positive_control['verdicts']}")
+    expect(positive_control["counterexamples"], "dual-write-db-first violated L but the report lists no counterexample")
+    outbox = result_of(report, "outbox-polling")
+    expect(outbox["violations"]["L"] == 0,
+           f"outbox-polling lost events in {outbox['violations']['L']} runs; first counterexample replays with: "
+           + (outbox["counterexamples"][0]["replay"] if outbox["counterexamples"] else "(none listed)"))
+    expect(outbox["verdicts"]["L"] == "holds", f"outbox-polling claims L but its verdict is {outbox['verdicts']['L']}")
+
+
+def case_report_is_deterministic(context):
+    # Both sweeps use the same relative report path, so even `command` must match.
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as first, \
+            tempfile.TemporaryDirectory(prefix="faultline-cli-") as second:
+        _, first_text = sweep(context, first)
+        _, second_text = sweep(context, second)
+    first_report = parse_report(first_text)
+    second_report = parse_report(second_text)
+    first_engine = first_report.pop("engine")
+    second_engine = second_report.pop("engine")
+    if first_report != second_report:
+        for index, (one, other) in enumerate(zip(first_report["results"], second_report["results"])):
+            for key in sorted(set(one) | set(other)):
+                expect(one.get(key) == other.get(key),
+                       f"two identical sweeps differ in results[{index}].{key}:\n  {str(one.get(key))[:500]}\n"
+                       f"  {str(other.get(key))[:500]}")
+        raise Failure("two identical sweeps wrote different reports (outside `engine`)")
+    # Keys are written sorted, so `results` is the last key: its text must match byte for byte.
+    first_results = first_text[first_text.index('"results"'):]
+    second_results = second_text[second_text.index('"results"'):]
+    expect(first_results == second_results, "two identical sweeps wrote `results` that differ in bytes but not in value")
+    # Events and simulated time are figures of the simulated world, so they repeat too;
+    # only the wall-clock figures may differ.
+    for one, other in zip(first_engine, second_engine):
+        for key in ("design", "events", "simulated_us"):
+            expect(one[key] == other[key], f"engine figure {key} of {one['design']} differs: {one[key]} vs {other[key]}")
+
+
+def case_replay_prints_the_same_hash_twice(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        example = first_counterexample(context, folder)
+        args = ["replay", "--design", "dual-write-db-first", "--seed", str(example["seed"])]
+        hashes = []
+        for attempt in range(2):
+            code, stdout, stderr = context.run(args, cwd=folder)
+            # The positive control claims nothing, so a violation is no failed expectation.
+            expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstderr:\n{stderr}")
+            hashes.append(trace_hashes(stdout, args))
+            expect(example["explanation"] in stdout,
+                   f"`{shown(args)}` does not explain the {example['invariant']} violation the report lists: "
+                   f"{example['explanation']}")
+    expect(hashes[0] == hashes[1], f"`{shown(args)}` printed trace hash {hashes[0]}, then {hashes[1]}")
+    expect(hashes[0] == example["trace_hash"],
+           f"`{shown(args)}` printed trace hash {hashes[0]}, but the report lists {example['trace_hash']}")
+
+
+def case_replay_writes_trace_as_json_lines(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        example = first_counterexample(context, folder)
+        args = ["replay", "--design", "dual-write-db-first", "--seed", str(example["seed"]), "--trace", "t.jsonl"]
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstderr:\n{stderr}")
+        expect(sorted(os.listdir(folder)) == ["out.json", "t.jsonl"],
+               f"`{shown(args)}` left {sorted(os.listdir(folder))}, expected out.json and t.jsonl only")
+        with open(os.path.join(folder, "t.jsonl"), encoding="utf-8") as handle:
+            text = handle.read()
+    expect(trace_hashes(stdout, args) == example["trace_hash"],
+           f"`{shown(args)}`: writing the trace changed the trace hash (the report lists {example['trace_hash']})")
+    expect(text.endswith("\n"), "the trace file does not end with a newline")
+    lines = text.splitlines()
+    expect(lines, "the trace file is empty")
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise Failure(f"t.jsonl line {number} is not JSON ({error}): {line[:300]}")
+        expect(isinstance(record, dict), f"t.jsonl line {number} is not a JSON object: {line[:300]}")
+    announced = re.search(r"^trace: t\.jsonl \((\d+) records\)$", stdout, re.MULTILINE)
+    expect(announced, f"`{shown(args)}` did not say where it wrote the trace")
+    expect(int(announced.group(1)) == len(lines),
+           f"`{shown(args)}` announced {announced.group(1)} records but t.jsonl has {len(lines)} lines")
+
+
+def case_replay_of_report_scenario_reproduces_counterexample(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        example = first_counterexample(context, folder)
+        expect(isinstance(example["scenario"], dict), f"the counterexample has no scenario: {example['scenario']!r}")
+        path = os.path.join(folder, "scenario.json")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(example["scenario"], handle)
+        args = ["replay", "--scenario", path]
+        code, stdout, stderr = context.run(args, cwd=folder)
+    expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstderr:\n{stderr}")
+    expect(trace_hashes(stdout, args) == example["trace_hash"],
+           f"replaying the report's scenario of seed {example['seed']} gave a different trace hash than "
+           f"{example['trace_hash']}")
+
+
+def case_list_names_designs_and_profiles(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        code, stdout, stderr = context.run(["list"], cwd=folder)
+        expect(not os.listdir(folder), f"`faultline list` wrote {os.listdir(folder)}")
+    expect(code == 0, f"`faultline list` exited {code}\nstderr:\n{stderr}")
+    expect(stderr == "", f"`faultline list` printed on stderr:\n{stderr}")
+    for name in DESIGNS + PROFILES:
+        expect(re.search(rf"^\s+{re.escape(name)}\s", stdout, re.MULTILINE),
+               f"`faultline list` does not name {name}:\n{stdout}")
+
+
+def case_help_mentions_exit_codes(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        code, stdout, stderr = context.run(["--help"], cwd=folder)
+    expect(code == 0, f"`faultline --help` exited {code}\nstderr:\n{stderr}")
+    text = " ".join(stdout.split())
+    position = text.lower().find("exit codes")
+    expect(position >= 0, f"`faultline --help` does not mention the exit codes:\n{stdout}")
+    for code_number in "0123":
+        expect(re.search(rf"\b{code_number}\b", text[position:]), f"`faultline --help` does not explain exit code "
+               f"{code_number}:\n{stdout}")
+    for subcommand in ("run", "replay", "list"):
+        expect(re.search(rf"^\s+{subcommand}\s", stdout, re.MULTILINE),
+               f"`faultline --help` does not list the {subcommand} subcommand")
+
+
+CASES = {f"BadInput.{name}": (lambda context, case=case: check_bad_input(context, case))
+         for name, case in BAD_INPUT.items()}
+CASES.update({
+    "Run.WritesAReportThatMatchesTheSchema": case_report_matches_schema,
+    "Run.WritesTheSameResultsTwice": case_report_is_deterministic,
+    "Replay.PrintsTheSameTraceHashTwice": case_replay_prints_the_same_hash_twice,
+    "Replay.WritesTheTraceAsJsonLines": case_replay_writes_trace_as_json_lines,
+    "Replay.ScenarioFromTheReportReproducesTheCounterexample": case_replay_of_report_scenario_reproduces_counterexample,
+    "List.NamesTheDesignsAndProfiles": case_list_names_designs_and_profiles,
+    "Help.MentionsTheExitCodes": case_help_mentions_exit_codes,
+})
+
+
+def main(argv):
+    if argv[1:] == ["--list"]:
+        print("\n".join(CASES))
+        return 0
+    if len(argv) != 4 or argv[3] not in CASES:
+        print(f"usage: {argv[0]} --list | {argv[0]} FAULTLINE SCHEMA CASE", file=sys.stderr)
+        return 2
+    faultline, schema, name = argv[1:]
+    try:
+        CASES[name](Context(os.path.abspath(faultline), os.path.abspath(schema)))
+    except Skip as reason:
+        print(f"SKIPPED {name}: {reason}")
+        return SKIPPED
+    except Failure as failure:
+        print(f"FAILED {name}: {failure}")
+        print(f"rerun: {sys.executable} {os.path.abspath(argv[0])} {faultline} {schema} {name}")
+        return 1
+    print(f"PASSED {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
