@@ -23,7 +23,9 @@ struct Bench {
   std::uint64_t checksum = 0;
   std::vector<std::uint64_t> state;
 
-  Duration delay() { return Duration{static_cast<std::int64_t>(1 + (faultline::sim::splitmix64_next(prng_state) & 1023))}; }
+  Duration delay() {
+    return Duration{static_cast<std::int64_t>(1 + (faultline::sim::splitmix64_next(prng_state) & 1023))};
+  }
 };
 
 Task<void> process(Context& context, Bench& bench, std::uint32_t index, Duration first_sleep) {

@@ -3,12 +3,14 @@
 // Every input error is one line on stderr and exit code 2; nothing is written then.
 #include "faultline/app/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -73,6 +75,21 @@ const sim::FaultProfile& find_profile(const std::string& name) {
   return *profile;
 }
 
+// Seeds are unsigned 64-bit integers; the parser would quietly wrap "-1" or cap a
+// too-large number, so seeds are read by hand.
+CLI::Validator seed_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const auto* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (text.empty() || error != std::errc() || stop != end)
+          return "'" + text + "' is not a seed (an integer from 0 to 18446744073709551615)";
+        return {};
+      },
+      "SEED");
+}
+
 std::string command_line(int argc, char** argv) {
   std::string text = "faultline";
   for (int index = 1; index < argc; ++index) text += std::string(" ") + argv[index];
@@ -84,9 +101,15 @@ int run_sweep(const RunOptions& options, const models::DesignRegistry& designs, 
   if (options.designs.empty()) {
     for (const auto& design : designs.all()) chosen.push_back(design.get());
   } else {
-    for (const auto& name : options.designs) chosen.push_back(&find_design(designs, name));
+    for (const auto& name : options.designs) {
+      const models::Design* design = &find_design(designs, name);
+      if (std::find(chosen.begin(), chosen.end(), design) == chosen.end()) chosen.push_back(design);
+    }
   }
   find_profile(options.profile);
+  if (options.seed_start > std::numeric_limits<std::uint64_t>::max() - (options.seeds - 1))
+    throw UsageError("--seed-start " + std::to_string(options.seed_start) + " with --seeds " +
+                     std::to_string(options.seeds) + " runs past the largest seed");
   if (auto problem = reports::check_writable(options.report)) throw UsageError(*problem);
 
   std::printf("faultline run: %llu seeds (%llu..%llu), %u commands each, fault profile %s\n",
@@ -215,7 +238,8 @@ int run_list(const models::DesignRegistry& designs) {
   std::printf("\nfault profiles:\n");
   for (const auto& profile : sim::fault_profiles())
     std::printf("  %-12s %s\n", profile.name.c_str(), profile.description.c_str());
-  std::printf("\nfault kinds:\n  crash, pause, partition, isolate, one-way, heal, lose-responses, crash-with-disk-loss\n");
+  std::printf(
+      "\nfault kinds:\n  crash, pause, partition, isolate, one-way, heal, lose-responses, crash-with-disk-loss\n");
   std::printf("\nnamed points:\n");
   std::vector<std::string> points = models::model_points();
   for (const auto& design : designs.all())
@@ -229,9 +253,10 @@ int run_list(const models::DesignRegistry& designs) {
 }  // namespace
 
 int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
-  CLI::App app{"faultline: finds lost and phantom events in event-driven designs by deterministic simulation.\n"
-               "Exit codes: 0 every expectation held; 1 an expectation failed (a claimed invariant violated,\n"
-               "or a positive control not caught); 2 usage or input error; 3 nondeterminism or internal error."};
+  CLI::App app{
+      "faultline: finds lost and phantom events in event-driven designs by deterministic simulation.\n"
+      "Exit codes: 0 every expectation held; 1 an expectation failed (a claimed invariant violated,\n"
+      "or a positive control not caught); 2 usage or input error; 3 nondeterminism or internal error."};
   app.name("faultline");
   app.set_version_flag("--version", FAULTLINE_VERSION);
   app.require_subcommand(1);
@@ -240,7 +265,7 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   auto* run = app.add_subcommand("run", "sweep seeds for each design, print a summary and write a JSON report");
   run->add_option("--design", run_options.designs, "a design to sweep (repeatable; default: every design)");
   run->add_option("--seeds", run_options.seeds, "how many seeds per design")->check(CLI::Range(1ULL, 100'000'000ULL));
-  run->add_option("--seed-start", run_options.seed_start, "the first seed");
+  run->add_option("--seed-start", run_options.seed_start, "the first seed")->check(seed_validator());
   run->add_option("--commands", run_options.commands, "commands per run")->check(CLI::Range(1U, 1'000'000U));
   run->add_option("--profile", run_options.profile, "the fault profile (see `faultline list`)");
   run->add_option("--report", run_options.report, "where to write the JSON report")->capture_default_str();
@@ -248,7 +273,7 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   ReplayOptions replay_options;
   auto* replay = app.add_subcommand("replay", "rerun one scenario, tell its story and print its trace hash");
   auto* design_option = replay->add_option("--design", replay_options.design, "the design");
-  auto* seed_option = replay->add_option("--seed", replay_options.seed, "the seed");
+  auto* seed_option = replay->add_option("--seed", replay_options.seed, "the seed")->check(seed_validator());
   replay->add_option("--commands", replay_options.commands, "commands in the run")->check(CLI::Range(1U, 1'000'000U));
   auto* profile_option = replay->add_option("--profile", replay_options.profile, "the fault profile");
   replay->add_option("--trace", replay_options.trace, "write the full trace as JSON lines to this file");

@@ -6,7 +6,9 @@
 namespace faultline::models {
 
 Broker::Broker(sim::Context& context, BrokerSettings settings)
-    : context_(context), settings_(settings), offset_log_(context.disk().get<sim::DurableLog<OffsetCommit>>("offsets")) {
+    : context_(context),
+      settings_(settings),
+      offset_log_(context.disk().get<sim::DurableLog<OffsetCommit>>("offsets")) {
   for (const OffsetCommit& commit : offset_log_.written())
     committed_offsets_[commit.group + "/" + commit.topic + "/" + std::to_string(commit.partition)] = commit.offset;
 }

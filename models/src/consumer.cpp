@@ -5,9 +5,12 @@ namespace faultline::models {
 
 std::string_view to_string(ConsumerMode mode) {
   switch (mode) {
-    case ConsumerMode::commit_before_processing: return "commit-before";
-    case ConsumerMode::commit_after_processing: return "commit-after";
-    case ConsumerMode::inbox: return "inbox";
+    case ConsumerMode::commit_before_processing:
+      return "commit-before";
+    case ConsumerMode::commit_after_processing:
+      return "commit-after";
+    case ConsumerMode::inbox:
+      return "inbox";
   }
   return "?";
 }
@@ -19,7 +22,9 @@ Consumer::Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId databa
       settings_(std::move(settings)),
       effects_(context.disk().get<sim::DurableLog<AppliedEffect>>(effects_name)) {}
 
-void Consumer::start() { context_.spawn(run()); }
+void Consumer::start() {
+  context_.spawn(run());
+}
 
 std::vector<AppliedEffect> Consumer::durable_effects(const sim::Disk& disk) {
   const auto* effects = disk.find<sim::DurableLog<AppliedEffect>>(effects_name);

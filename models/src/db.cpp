@@ -19,9 +19,12 @@ std::uint32_t partition_for(std::string_view key, std::uint32_t partitions) {
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::ok: return "ok";
-    case Outcome::failed: return "failed";
-    case Outcome::unknown: return "unknown";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::failed:
+      return "failed";
+    case Outcome::unknown:
+      return "unknown";
   }
   return "?";
 }
@@ -98,7 +101,8 @@ std::map<std::string, std::uint64_t> Database::durable_slots(const sim::Disk& di
   std::map<std::string, std::uint64_t> slots;
   const auto* log = disk.find<sim::DurableLog<SlotRecord>>("db.slots");
   if (log == nullptr) return slots;
-  for (const SlotRecord& record : log->durable()) slots[record.slot] = std::max(slots[record.slot], record.confirmed_lsn);
+  for (const SlotRecord& record : log->durable())
+    slots[record.slot] = std::max(slots[record.slot], record.confirmed_lsn);
   return slots;
 }
 
@@ -134,7 +138,9 @@ void Database::finish(std::uint64_t tx) {
   transactions_.erase(found);
 }
 
-std::uint64_t Database::xmin() const { return transactions_.empty() ? next_tx_ : transactions_.begin()->first; }
+std::uint64_t Database::xmin() const {
+  return transactions_.empty() ? next_tx_ : transactions_.begin()->first;
+}
 
 std::optional<Row> Database::visible(const Transaction& tx, std::uint64_t tx_id, const std::string& table,
                                      std::int64_t id) const {
@@ -206,15 +212,35 @@ sim::Task<void> Database::write_wal_in_background() {
 
 sim::Task<DbBeginReply> Database::begin(DbBegin request) {
   const std::uint64_t tx = next_tx_++;
-  transactions_.emplace(tx, Transaction{.isolation = request.isolation,
-                                        .snapshot = commit_sequence_,
-                                        .last_activity = context_.now()});
+  transactions_.emplace(
+      tx, Transaction{.isolation = request.isolation, .snapshot = commit_sequence_, .last_activity = context_.now()});
   co_return DbBeginReply{tx};
 }
 
 sim::Task<DbInsertReply> Database::insert(DbInsert request) {
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbInsertReply{.error = "no such transaction"};
+  if (!request.row.unique_key.empty()) {
+    // Like PostgreSQL, an insert of a unique key another transaction in flight has
+    // written waits for that transaction to end, then checks again.
+    const sim::Instant deadline = context_.now() + settings_.lock_timeout;
+    const auto held_elsewhere = [&] {
+      for (const auto& [id, other] : transactions_) {
+        if (id == request.tx) continue;
+        for (const Write& write : other.writes)
+          if (write.table == request.table && write.kind != WriteKind::erase &&
+              write.row.unique_key == request.row.unique_key)
+            return true;
+      }
+      return false;
+    };
+    while (held_elsewhere()) {
+      if (context_.now() >= deadline) co_return DbInsertReply{.error = "lock timeout"};
+      co_await context_.sleep(settings_.lock_poll);
+    }
+    tx = find(request.tx);
+    if (tx == nullptr) co_return DbInsertReply{.error = "transaction aborted while waiting for a lock"};
+  }
   Table& table = tables_[request.table];
   if (!request.row.unique_key.empty()) {
     const bool taken_by_commit = table.by_unique_key.count(request.row.unique_key) > 0;
@@ -256,7 +282,11 @@ sim::Task<DbSelectReply> Database::select(DbSelect request) {
     const Transaction& tx = transactions_.at(request.tx);
     const auto table = tables_.find(request.table);
     if (table != tables_.end()) {
-      const std::size_t wanted = filter.limit + tx.writes.size() + 1;
+      // Enough candidates to fill the limit after the rows that turn out invisible:
+      // the transaction's own writes, and under dirty reads everyone's.
+      std::size_t wanted = filter.limit + tx.writes.size() + 1;
+      if (tx.isolation == Isolation::read_uncommitted)
+        for (const auto& [id, other] : transactions_) wanted += other.writes.size();
       if (filter.state && tx.isolation != Isolation::snapshot) {
         const auto bucket = table->second.by_state.find(*filter.state);
         if (bucket != table->second.by_state.end())
@@ -419,9 +449,12 @@ namespace {
 template <typename T>
 Outcome outcome_of(const sim::RpcResult<T>& result) {
   switch (result.status) {
-    case sim::RpcStatus::ok: return Outcome::ok;
-    case sim::RpcStatus::refused: return Outcome::failed;
-    case sim::RpcStatus::unknown: return Outcome::unknown;
+    case sim::RpcStatus::ok:
+      return Outcome::ok;
+    case sim::RpcStatus::refused:
+      return Outcome::failed;
+    case sim::RpcStatus::unknown:
+      return Outcome::unknown;
   }
   return Outcome::unknown;
 }
@@ -456,7 +489,8 @@ sim::Task<DbResult<std::vector<Row>>> DbTransaction::select(std::string table, D
 sim::Task<DbResult<DbSelectReply>> DbTransaction::scan(std::string table, DbFilter filter) {
   DbSelect request{tx_, std::move(table), std::move(filter)};
   auto result = co_await context_->call(database_, std::move(request), timeout_);
-  if (!result.ok()) co_return DbResult<DbSelectReply>{.outcome = outcome_of(result), .error = "select did not complete"};
+  if (!result.ok())
+    co_return DbResult<DbSelectReply>{.outcome = outcome_of(result), .error = "select did not complete"};
   if (!result->ok) co_return DbResult<DbSelectReply>{.outcome = Outcome::failed, .error = result->error};
   co_return DbResult<DbSelectReply>{.outcome = Outcome::ok, .value = std::move(*result.reply)};
 }
@@ -464,7 +498,8 @@ sim::Task<DbResult<DbSelectReply>> DbTransaction::scan(std::string table, DbFilt
 sim::Task<DbResult<std::uint32_t>> DbTransaction::erase(std::string table, std::int64_t id) {
   DbDelete request{tx_, std::move(table), id};
   const auto result = co_await context_->call(database_, std::move(request), timeout_);
-  if (!result.ok()) co_return DbResult<std::uint32_t>{.outcome = outcome_of(result), .error = "delete did not complete"};
+  if (!result.ok())
+    co_return DbResult<std::uint32_t>{.outcome = outcome_of(result), .error = "delete did not complete"};
   if (!result->ok) co_return DbResult<std::uint32_t>{.outcome = Outcome::failed, .error = result->error};
   co_return DbResult<std::uint32_t>{.outcome = Outcome::ok, .value = result->affected};
 }
@@ -472,14 +507,16 @@ sim::Task<DbResult<std::uint32_t>> DbTransaction::erase(std::string table, std::
 sim::Task<DbResult<DbReadLogReply>> DbClient::read_log(std::uint64_t after_lsn, std::uint32_t max_transactions) {
   DbReadLog request{after_lsn, max_transactions};
   auto result = co_await context_->call(database_, std::move(request), timeout_);
-  if (!result.ok()) co_return DbResult<DbReadLogReply>{.outcome = outcome_of(result), .error = "read_log did not complete"};
+  if (!result.ok())
+    co_return DbResult<DbReadLogReply>{.outcome = outcome_of(result), .error = "read_log did not complete"};
   co_return DbResult<DbReadLogReply>{.outcome = Outcome::ok, .value = std::move(*result.reply)};
 }
 
 sim::Task<DbResult<std::uint64_t>> DbClient::slot_get(std::string slot) {
   DbSlotGet request{std::move(slot)};
   const auto result = co_await context_->call(database_, std::move(request), timeout_);
-  if (!result.ok()) co_return DbResult<std::uint64_t>{.outcome = outcome_of(result), .error = "slot_get did not complete"};
+  if (!result.ok())
+    co_return DbResult<std::uint64_t>{.outcome = outcome_of(result), .error = "slot_get did not complete"};
   co_return DbResult<std::uint64_t>{.outcome = Outcome::ok, .value = result->confirmed_lsn};
 }
 
@@ -495,7 +532,8 @@ sim::Task<DbResult<std::uint32_t>> DbTransaction::update(std::string table, std:
                                                          std::optional<std::int64_t> expected_state) {
   DbUpdate request{tx_, std::move(table), id, new_state, expected_state};
   const auto result = co_await context_->call(database_, std::move(request), timeout_);
-  if (!result.ok()) co_return DbResult<std::uint32_t>{.outcome = outcome_of(result), .error = "update did not complete"};
+  if (!result.ok())
+    co_return DbResult<std::uint32_t>{.outcome = outcome_of(result), .error = "update did not complete"};
   if (!result->ok) co_return DbResult<std::uint32_t>{.outcome = Outcome::failed, .error = result->error};
   co_return DbResult<std::uint32_t>{.outcome = Outcome::ok, .value = result->affected};
 }

@@ -5,7 +5,9 @@
 
 namespace faultline::models {
 
-std::string event_id_for(std::int64_t command) { return "e" + std::to_string(command); }
+std::string event_id_for(std::int64_t command) {
+  return "e" + std::to_string(command);
+}
 
 void DesignRegistry::add(std::shared_ptr<const Design> design) {
   assert(design != nullptr);

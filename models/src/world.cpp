@@ -21,8 +21,7 @@ sim::Instant workload_span(const Workload& workload) {
 // coroutine, and logs the outcome it observed.
 class WorkloadClient {
  public:
-  WorkloadClient(sim::Context& context, sim::NodeId service, const Workload& workload,
-                 std::vector<CommandRecord>& log)
+  WorkloadClient(sim::Context& context, sim::NodeId service, const Workload& workload, std::vector<CommandRecord>& log)
       : context_(context), service_(service), workload_(workload), log_(log) {}
 
   void start() { context_.spawn(issue_all()); }
@@ -47,8 +46,12 @@ class WorkloadClient {
         record.outcome = result->outcome;
         record.order_id = result->order_id;
         break;
-      case sim::RpcStatus::refused: record.outcome = Outcome::failed; break;
-      case sim::RpcStatus::unknown: record.outcome = Outcome::unknown; break;
+      case sim::RpcStatus::refused:
+        record.outcome = Outcome::failed;
+        break;
+      case sim::RpcStatus::unknown:
+        record.outcome = Outcome::unknown;
+        break;
     }
   }
 
@@ -61,22 +64,23 @@ class WorkloadClient {
 }  // namespace
 
 std::vector<std::string> model_points() {
-  return {"db.commit.before_sync",     "db.commit.after_sync", "broker.produce.before_sync",
-          "broker.produce.after_sync", "consumer.before_apply", "consumer.after_apply",
-          "consumer.after_commit_offset"};
+  return {"db.commit.before_sync", "db.commit.after_sync", "broker.produce.before_sync",  "broker.produce.after_sync",
+          "consumer.before_apply", "consumer.after_apply", "consumer.after_commit_offset"};
 }
 
 namespace {
 
 std::string consumer_node_name(std::uint32_t instance) {
-  return instance == 0 ? std::string(node_names::consumer) : std::string(node_names::consumer) + "-" + std::to_string(instance + 1);
+  return instance == 0 ? std::string(node_names::consumer)
+                       : std::string(node_names::consumer) + "-" + std::to_string(instance + 1);
 }
 
 }  // namespace
 
 std::vector<std::string> fault_targets(const Settings& settings) {
   std::vector<std::string> nodes{node_names::service, node_names::database, node_names::broker};
-  for (std::uint32_t instance = 0; instance < settings.consumers; ++instance) nodes.push_back(consumer_node_name(instance));
+  for (std::uint32_t instance = 0; instance < settings.consumers; ++instance)
+    nodes.push_back(consumer_node_name(instance));
   nodes.push_back(node_names::consumer_database);
   return nodes;
 }
@@ -124,7 +128,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
         .producer = Producer(context, broker_id, PublishSettings{}),
         .settings = settings,
     });
-    context.serve<PlaceOrder>([&design, &env](PlaceOrder command) { return design.place_order(env, std::move(command)); });
+    context.serve<PlaceOrder>(
+        [&design, &env](PlaceOrder command) { return design.place_order(env, std::move(command)); });
     design.start(env);
   });
   const DbSettings database_settings{.commit = settings.db_commit};
@@ -146,7 +151,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   });
   const std::string group = ConsumerSettings{}.group;
   const auto all_effects = [&] {
-    std::vector<AppliedEffect> effects = Consumer::durable_effects_in_database(simulation.disk(consumer_database_id), group);
+    std::vector<AppliedEffect> effects =
+        Consumer::durable_effects_in_database(simulation.disk(consumer_database_id), group);
     for (const sim::NodeId consumer : consumer_ids)
       for (auto& effect : Consumer::durable_effects(simulation.disk(consumer))) effects.push_back(std::move(effect));
     return effects;
@@ -186,7 +192,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   if (const auto* wal = simulation.disk(database_id).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
     for (const WalRecord& record : wal->durable())
       for (const Write& write : record.writes)
-        if (write.kind == WriteKind::insert && write.row.command != 0 && observation.commit_lsn.count(write.row.command) == 0)
+        if (write.kind == WriteKind::insert && write.row.command != 0 &&
+            observation.commit_lsn.count(write.row.command) == 0)
           observation.commit_lsn[write.row.command] = record.lsn;
   }
   observation.events = simulation.events_run();

@@ -7,7 +7,9 @@
 
 namespace faultline::properties {
 
-bool CheckReport::violated(std::string_view invariant) const { return first(invariant) != nullptr; }
+bool CheckReport::violated(std::string_view invariant) const {
+  return first(invariant) != nullptr;
+}
 
 const Violation* CheckReport::first(std::string_view invariant) const {
   for (const auto& violation : violations)

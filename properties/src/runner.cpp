@@ -31,8 +31,8 @@ RunVerdict run_once(const models::Scenario& scenario, const models::Design& desi
 }
 
 std::string replay_command(const models::Scenario& scenario) {
-  return "faultline replay --design " + scenario.design + " --seed " + std::to_string(scenario.seed) +
-         " --commands " + std::to_string(scenario.workload.commands) + " --profile " + scenario.profile;
+  return "faultline replay --design " + scenario.design + " --seed " + std::to_string(scenario.seed) + " --commands " +
+         std::to_string(scenario.workload.commands) + " --profile " + scenario.profile;
 }
 
 namespace {
@@ -44,8 +44,10 @@ std::string format_time(sim::Instant time) {
 }
 
 bool tells(const sim::TraceRecord& record) {
-  static const char* const kinds[] = {"fault",   "crash",        "restart",     "pause", "resume", "liveness",
-                                      "heal",    "lose-response", "service.publish-failed", "db.abort-idle"};
+  static const char* const kinds[] = {"fault",        "crash",         "restart",
+                                      "pause",        "resume",        "liveness",
+                                      "heal",         "lose-response", "service.publish-failed",
+                                      "db.abort-idle"};
   for (const char* kind : kinds)
     if (record.kind == kind) return true;
   return false;
@@ -72,7 +74,8 @@ std::string story_from_trace(const std::vector<sim::TraceRecord>& trace, const C
     }
     text += "  " + format_time(record.time) + "  ";
     if (!record.node.empty()) text += record.node + ": ";
-    text += record.kind == "fault" ? record.detail : record.kind + (record.detail.empty() ? "" : " (" + record.detail + ")");
+    text += record.kind == "fault" ? record.detail
+                                   : record.kind + (record.detail.empty() ? "" : " (" + record.detail + ")");
     // Where a crash struck: the last named point the node reached before it.
     const bool crash = record.kind == "crash" || (record.kind == "fault" && record.detail.rfind("crash", 0) == 0);
     if (crash) {
@@ -86,7 +89,8 @@ std::string story_from_trace(const std::vector<sim::TraceRecord>& trace, const C
     text += "\n";
   }
   if (checks.violations.empty()) text += "  no invariant violated\n";
-  for (const auto& violation : checks.violations) text += "  => " + violation.invariant + ": " + violation.explanation + "\n";
+  for (const auto& violation : checks.violations)
+    text += "  => " + violation.invariant + ": " + violation.explanation + "\n";
   return text;
 }
 
@@ -103,9 +107,10 @@ results::DesignResult sweep(const models::Design& design, const SweepOptions& op
   result.profile = options.profile;
   result.commands = options.workload.commands;
   result.claimed = design.claims();
+  result.expected_violation = design.expected_violation();
   result.seed_first = options.seed_start;
   result.seed_last = options.seed_start;
-  for (const char* invariant : {"L", "P", "A"}) result.violations[invariant] = 0;
+  for (const char* invariant : results::invariant_ids) result.violations[invariant] = 0;
 
   std::map<std::string, std::size_t> examples;
   std::uint64_t failing = 0;

@@ -1,8 +1,8 @@
 // Scenario serialisation with nlohmann/json.
 #include "faultline/properties/scenario_json.h"
 
-#include <nlohmann/json.hpp>
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "faultline/models/world.h"
@@ -30,7 +30,9 @@ json fault_to_json(const sim::Fault& fault) {
   return out;
 }
 
-[[noreturn]] void fail(const std::string& message) { throw ScenarioError(message); }
+[[noreturn]] void fail(const std::string& message) {
+  throw ScenarioError(message);
+}
 
 void expect_only(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
   if (!object.is_object()) fail(where + " must be a JSON object");
@@ -80,8 +82,8 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
     if (object.contains("at_us")) fail(where + " has both \"point\" and \"at_us\"");
     fault.point = read_string(object, "point", where);
     if (fault.point.empty()) fail(where + ".point is empty");
-    fault.hit = object.contains("hit") ? static_cast<std::uint32_t>(read_integer(object, "hit", where, 1, 1'000'000'000))
-                                       : 1;
+    fault.hit =
+        object.contains("hit") ? static_cast<std::uint32_t>(read_integer(object, "hit", where, 1, 1'000'000'000)) : 1;
     if (fault.kind != sim::FaultKind::crash && fault.kind != sim::FaultKind::pause &&
         fault.kind != sim::FaultKind::crash_with_disk_loss)
       fail(where + ": only crash and pause faults can strike at a named point");
@@ -99,14 +101,18 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
       fault.group.push_back(read_node(holder, "node", where + ".group[" + std::to_string(index) + "]", nodes));
     }
   }
-  if (object.contains("duration_us")) fault.duration = sim::Duration{read_integer(object, "duration_us", where, 0, time_max_us)};
-  if (object.contains("count")) fault.count = static_cast<std::uint32_t>(read_integer(object, "count", where, 1, 1'000'000));
+  if (object.contains("duration_us"))
+    fault.duration = sim::Duration{read_integer(object, "duration_us", where, 0, time_max_us)};
+  if (object.contains("count"))
+    fault.count = static_cast<std::uint32_t>(read_integer(object, "count", where, 1, 1'000'000));
 
   // Each kind's required fields.
-  const bool needs_node = fault.point.empty() && fault.kind != sim::FaultKind::partition && fault.kind != sim::FaultKind::heal;
+  const bool needs_node =
+      fault.point.empty() && fault.kind != sim::FaultKind::partition && fault.kind != sim::FaultKind::heal;
   if (needs_node && fault.node.empty()) fail(where + ": a " + kind_name + " fault needs \"node\"");
   if (fault.kind == sim::FaultKind::one_way && fault.peer.empty()) fail(where + ": a one-way fault needs \"peer\"");
-  if (fault.kind == sim::FaultKind::partition && fault.group.empty()) fail(where + ": a partition fault needs \"group\"");
+  if (fault.kind == sim::FaultKind::partition && fault.group.empty())
+    fail(where + ": a partition fault needs \"group\"");
   return fault;
 }
 
@@ -149,7 +155,8 @@ models::Settings settings_from_json(const json& object) {
   models::Settings settings;
   if (object.contains("db_commit")) settings.db_commit = read_enum(object, "db_commit", where, commit_modes);
   if (object.contains("consumer")) settings.consumer = read_enum(object, "consumer", where, consumer_modes);
-  if (object.contains("relays")) settings.relays = static_cast<std::uint32_t>(read_integer(object, "relays", where, 1, 8));
+  if (object.contains("relays"))
+    settings.relays = static_cast<std::uint32_t>(read_integer(object, "relays", where, 1, 8));
   if (object.contains("consumers"))
     settings.consumers = static_cast<std::uint32_t>(read_integer(object, "consumers", where, 1, 8));
   return settings;
@@ -175,14 +182,27 @@ std::string scenario_to_json(const models::Scenario& scenario) {
 
 models::Scenario scenario_from_json(std::string_view text, const models::DesignRegistry* designs) {
   json document;
+  // Strict reading: a key given twice in one object is an error, not "the last one wins".
+  std::vector<std::set<std::string>> keys_seen;
+  std::string duplicate;
+  const json::parser_callback_t reject_duplicates = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
+    if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
+    if (event == json::parse_event_t::key && !keys_seen.empty() &&
+        !keys_seen.back().insert(parsed.get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  if (text.find('\0') != std::string_view::npos) fail("not valid JSON: the file contains a NUL byte");
   try {
-    document = json::parse(text);
-  } catch (const json::parse_error& error) {
+    document = json::parse(text, reject_duplicates);
+  } catch (const json::exception& error) {
     // nlohmann's message names the byte offset; keep just that part.
     std::string message = error.what();
     const auto colon = message.find("parse error");
     fail("not valid JSON: " + (colon == std::string::npos ? message : message.substr(colon)));
   }
+  if (!duplicate.empty()) fail("the key \"" + duplicate + "\" appears twice in one object");
   try {
     expect_only(document, "scenario",
                 {"design", "seed", "profile", "workload", "settings", "liveness_bound_us", "faults"});
@@ -200,13 +220,15 @@ models::Scenario scenario_from_json(std::string_view text, const models::DesignR
         scenario.workload.commands =
             static_cast<std::uint32_t>(read_integer(workload, "commands", "scenario.workload", 1, 1'000'000));
       if (workload.contains("keys"))
-        scenario.workload.keys = static_cast<std::uint32_t>(read_integer(workload, "keys", "scenario.workload", 1, 1'000'000));
+        scenario.workload.keys =
+            static_cast<std::uint32_t>(read_integer(workload, "keys", "scenario.workload", 1, 1'000'000));
       if (workload.contains("spacing_max_us"))
         scenario.workload.spacing_max =
             sim::Duration{read_integer(workload, "spacing_max_us", "scenario.workload", 0, 60'000'000)};
     }
     if (document.contains("liveness_bound_us"))
-      scenario.liveness_bound = sim::Duration{read_integer(document, "liveness_bound_us", "scenario", 1'000, 600'000'000)};
+      scenario.liveness_bound =
+          sim::Duration{read_integer(document, "liveness_bound_us", "scenario", 1'000, 600'000'000)};
     if (document.contains("settings")) {
       scenario.settings = settings_from_json(document.at("settings"));
     } else if (designs != nullptr && designs->find(scenario.design) != nullptr) {

@@ -19,9 +19,12 @@ namespace {
 
 const char* verdict_name(results::Verdict verdict) {
   switch (verdict) {
-    case results::Verdict::holds: return "holds";
-    case results::Verdict::violated: return "violated";
-    case results::Verdict::not_claimed: return "not claimed";
+    case results::Verdict::holds:
+      return "holds";
+    case results::Verdict::violated:
+      return "violated";
+    case results::Verdict::not_claimed:
+      return "not claimed";
   }
   return "?";
 }
@@ -36,9 +39,11 @@ json to_json(const results::DesignResult& result) {
   out["runs"] = result.runs;
   out["seeds"] = {{"first", result.seed_first}, {"last", result.seed_last}};
   out["claimed"] = result.claimed;
+  out["expected_violation"] = result.expected_violation;
   out["violations"] = result.violations;
   json verdicts = json::object();
-  for (const auto& [invariant, count] : result.violations) verdicts[invariant] = verdict_name(result.verdict(invariant));
+  for (const auto& [invariant, count] : result.violations)
+    verdicts[invariant] = verdict_name(result.verdict(invariant));
   out["verdicts"] = verdicts;
   out["duplicates"] = {{"runs_with_duplicates", result.runs_with_duplicates},
                        {"duplicate_deliveries", result.duplicate_deliveries}};
@@ -91,9 +96,9 @@ std::optional<std::string> check_writable(const std::string& path) {
   std::error_code error;
   if (fs::is_directory(path, error)) return "cannot write " + path + ": it is a directory";
   const fs::path parent = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
-  if (!fs::is_directory(parent, error)) return "cannot write " + path + ": folder " + parent.string() + " does not exist";
-  if (::access(parent.c_str(), W_OK) != 0)
-    return "cannot write " + path + ": " + std::strerror(errno);
+  if (!fs::is_directory(parent, error))
+    return "cannot write " + path + ": folder " + parent.string() + " does not exist";
+  if (::access(parent.c_str(), W_OK) != 0) return "cannot write " + path + ": " + std::strerror(errno);
   if (fs::exists(path, error) && ::access(path.c_str(), W_OK) != 0)
     return "cannot write " + path + ": " + std::strerror(errno);
   return std::nullopt;
@@ -121,28 +126,38 @@ std::optional<std::string> write_file_atomically(const std::string& path, const 
 }
 
 std::string summary_table(const std::vector<results::DesignResult>& results) {
-  std::string text = fmt::format("{:<24} {:>7} {:>9} {:>9} {:>9} {:>11}  {}\n", "design", "runs", "lost(L)",
-                                 "phantom(P)", "unacked(A)", "duplicates", "verdict");
+  std::size_t width = 6;
+  for (const auto& result : results) width = std::max(width, result.design.size());
+  std::string text = fmt::format("{:<{}} {:>7} {:>8} {:>8} {:>8} {:>10}  {}\n", "design", width, "runs", "lost(L)",
+                                 "phantom(P)", "unacked(A)", "dup. runs", "verdict");
   for (const auto& result : results) {
-    const auto count = [&](const char* invariant) {
+    const auto count = [&](const std::string& invariant) {
       const auto found = result.violations.find(invariant);
       return found == result.violations.end() ? std::uint64_t{0} : found->second;
     };
+    std::string violated;
+    for (const auto& [invariant, runs] : result.violations)
+      if (runs > 0) violated += (violated.empty() ? "" : ", ") + invariant;
     std::string verdict;
-    for (const char* invariant : {"L", "P", "A"}) {
-      const auto state = result.verdict(invariant);
-      if (state == results::Verdict::violated) {
-        verdict += std::string(verdict.empty() ? "" : ", ") + invariant + " violated";
-        const bool claimed = std::find(result.claimed.begin(), result.claimed.end(), invariant) != result.claimed.end();
-        if (!claimed) verdict += " (not claimed)";
-      }
-    }
-    if (verdict.empty()) {
+    if (!result.expected_violation.empty()) {
+      const std::uint64_t caught = count(result.expected_violation);
+      verdict = caught > 0 ? fmt::format("caught: {} violated in {} runs", result.expected_violation, caught)
+                           : fmt::format("NOT CAUGHT: no run violated {}", result.expected_violation);
+    } else {
+      std::string broken;
       std::string claims;
-      for (const auto& id : result.claimed) claims += (claims.empty() ? "" : ",") + id;
-      verdict = claims.empty() ? "no violation seen" : claims + " hold";
+      for (const auto& id : result.claimed) {
+        claims += (claims.empty() ? "" : ",") + id;
+        if (count(id) > 0) broken += (broken.empty() ? "" : ", ") + id;
+      }
+      if (!broken.empty()) {
+        verdict = "CLAIM VIOLATED: " + broken;
+      } else {
+        verdict = claims.empty() ? "claims nothing" : claims + " hold";
+      }
+      if (violated.empty() == false && broken.empty()) verdict += " (unclaimed violated: " + violated + ")";
     }
-    text += fmt::format("{:<24} {:>7} {:>9} {:>9} {:>9} {:>11}  {}\n", result.design, result.runs, count("L"),
+    text += fmt::format("{:<{}} {:>7} {:>8} {:>8} {:>8} {:>10}  {}\n", result.design, width, result.runs, count("L"),
                         count("P"), count("A"), result.runs_with_duplicates, verdict);
   }
   return text;

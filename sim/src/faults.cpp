@@ -82,7 +82,9 @@ FaultPlan generate_plan(Rng& rng, const FaultProfile& profile, const PlanTargets
   FaultPlan plan;
   if (targets.nodes.empty() || targets.horizon.ticks <= 0) return plan;
   // Swarm testing: the seed first draws how many faults of each kind this run gets.
-  const auto draw_count = [&](std::uint32_t max) { return max == 0 ? 0U : static_cast<std::uint32_t>(rng.below(max + 1)); };
+  const auto draw_count = [&](std::uint32_t max) {
+    return max == 0 ? 0U : static_cast<std::uint32_t>(rng.below(max + 1));
+  };
   const std::uint32_t crashes = draw_count(profile.crashes_max);
   const std::uint32_t point_crashes = targets.points.empty() ? 0 : draw_count(profile.point_crashes_max);
   const std::uint32_t pauses = draw_count(profile.pauses_max);
@@ -99,7 +101,8 @@ FaultPlan generate_plan(Rng& rng, const FaultProfile& profile, const PlanTargets
   };
 
   for (std::uint32_t i = 0; i < crashes; ++i)
-    plan.faults.push_back(Fault{.kind = FaultKind::crash, .at = any_time(), .node = any_node(), .duration = downtime()});
+    plan.faults.push_back(
+        Fault{.kind = FaultKind::crash, .at = any_time(), .node = any_node(), .duration = downtime()});
   for (std::uint32_t i = 0; i < point_crashes; ++i) {
     Fault fault{.kind = FaultKind::crash, .duration = downtime()};
     fault.point = targets.points[rng.below(targets.points.size())];
@@ -116,7 +119,8 @@ FaultPlan generate_plan(Rng& rng, const FaultProfile& profile, const PlanTargets
     const Duration length{rng.between(Duration::millis(1).ticks, profile.partition_max.ticks)};
     switch (rng.below(3)) {
       case 0:
-        plan.faults.push_back(Fault{.kind = FaultKind::isolate, .at = any_time(), .node = any_node(), .duration = length});
+        plan.faults.push_back(
+            Fault{.kind = FaultKind::isolate, .at = any_time(), .node = any_node(), .duration = length});
         break;
       case 1: {
         Fault fault{.kind = FaultKind::one_way, .at = any_time(), .node = any_node(), .duration = length};
@@ -164,17 +168,26 @@ std::string describe(const Fault& fault) {
         text += ", losing its last " + std::to_string(fault.count) + " synced writes";
       text += fault.duration.ticks > 0 ? ", restart after " + milliseconds(fault.duration) : ", down until liveness";
       break;
-    case FaultKind::pause: text += " for " + milliseconds(fault.duration); break;
+    case FaultKind::pause:
+      text += " for " + milliseconds(fault.duration);
+      break;
     case FaultKind::partition: {
       text += " {";
       for (std::size_t i = 0; i < fault.group.size(); ++i) text += (i ? "," : "") + fault.group[i];
       text += "} from the rest for " + milliseconds(fault.duration);
       break;
     }
-    case FaultKind::isolate: text += " for " + milliseconds(fault.duration); break;
-    case FaultKind::one_way: text += " -> " + fault.peer + " for " + milliseconds(fault.duration); break;
-    case FaultKind::heal: break;
-    case FaultKind::lose_responses: text += ": next " + std::to_string(fault.count) + " replies lost"; break;
+    case FaultKind::isolate:
+      text += " for " + milliseconds(fault.duration);
+      break;
+    case FaultKind::one_way:
+      text += " -> " + fault.peer + " for " + milliseconds(fault.duration);
+      break;
+    case FaultKind::heal:
+      break;
+    case FaultKind::lose_responses:
+      text += ": next " + std::to_string(fault.count) + " replies lost";
+      break;
   }
   return text;
 }

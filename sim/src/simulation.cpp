@@ -62,7 +62,9 @@ bool Simulation::has_node(std::string_view name) const {
   return std::any_of(nodes_.begin() + 1, nodes_.end(), [&](const Node& node) { return node.name == name; });
 }
 
-Context* Simulation::context(NodeId node) { return nodes_[node].current.get(); }
+Context* Simulation::context(NodeId node) {
+  return nodes_[node].current.get();
+}
 
 bool Simulation::step() {
   if (queue_.empty()) return false;
@@ -222,7 +224,8 @@ void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
       assert(node != world_node);
       crash(node, fault.point.empty() ? std::string_view("planned") : std::string_view(fault.point));
       if (fault.kind == FaultKind::crash_with_disk_loss) {
-        nodes_[node].disk.for_each([&](const std::string&, Durable& durable) { durable.lose_synced_suffix(fault.count); });
+        nodes_[node].disk.for_each(
+            [&](const std::string&, Durable& durable) { durable.lose_synced_suffix(fault.count); });
       }
       if (fault.duration.ticks > 0) {
         schedule(now_ + fault.duration, Owner{}, [this, node] {
@@ -231,8 +234,12 @@ void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
       }
       break;
     }
-    case FaultKind::pause: pause(target(fault.node), fault.duration); break;
-    case FaultKind::isolate: cut_for({target(fault.node)}, fault.duration); break;
+    case FaultKind::pause:
+      pause(target(fault.node), fault.duration);
+      break;
+    case FaultKind::isolate:
+      cut_for({target(fault.node)}, fault.duration);
+      break;
     case FaultKind::partition: {
       std::vector<NodeId> side;
       for (const auto& name : fault.group) side.push_back(node_id(name));
@@ -251,8 +258,12 @@ void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
       }
       break;
     }
-    case FaultKind::heal: network_.heal_all(); break;
-    case FaultKind::lose_responses: network_.lose_responses(target(fault.node), fault.count); break;
+    case FaultKind::heal:
+      network_.heal_all();
+      break;
+    case FaultKind::lose_responses:
+      network_.lose_responses(target(fault.node), fault.count);
+      break;
   }
 }
 
@@ -275,24 +286,32 @@ Context::Context(Simulation& simulation, NodeId node, std::uint32_t incarnation,
       incarnation_(incarnation),
       rng_(seed),
       roots_(std::make_unique<RootSet>(
-          [](void* sink, std::exception_ptr failure) { static_cast<Simulation*>(sink)->fail(failure); },
-          &simulation)) {}
+          [](void* sink, std::exception_ptr failure) { static_cast<Simulation*>(sink)->fail(failure); }, &simulation)) {
+}
 
 Context::~Context() {
   roots_->destroy_all();
   while (!objects_.empty()) objects_.pop_back();  // newest first
 }
 
-const std::string& Context::name() const { return simulation_.node_name(node_); }
-Instant Context::now() const { return simulation_.now(); }
-Disk& Context::disk() { return simulation_.disk(node_); }
+const std::string& Context::name() const {
+  return simulation_.node_name(node_);
+}
+Instant Context::now() const {
+  return simulation_.now();
+}
+Disk& Context::disk() {
+  return simulation_.disk(node_);
+}
 
 Duration Context::sync_latency() {
   const auto& config = simulation_.config();
   return Duration{rng_.between(config.sync_latency_min.ticks, config.sync_latency_max.ticks)};
 }
 
-std::coroutine_handle<> Context::adopt(Task<void> task) { return roots_->adopt(std::move(task)); }
+std::coroutine_handle<> Context::adopt(Task<void> task) {
+  return roots_->adopt(std::move(task));
+}
 
 void Context::spawn(Task<void> task) {
   const std::coroutine_handle<> handle = adopt(std::move(task));
@@ -324,8 +343,7 @@ void Context::refuse_call(std::uint64_t call, NodeId to) {
   if (simulation_.network().blocked(node_, to)) return;
   simulation_.trace().record(now(), name(), "refused", simulation_.node_name(to));
   const Duration round_trip = simulation_.network().sample_latency(simulation_.rng()) * 2;
-  simulation_.schedule(now() + round_trip, owner(),
-                       [this, call] { finish_call(call, RpcStatus::refused, nullptr); });
+  simulation_.schedule(now() + round_trip, owner(), [this, call] { finish_call(call, RpcStatus::refused, nullptr); });
 }
 
 void Context::refuse_call_remote(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call) {
@@ -346,7 +364,8 @@ void Context::PointAwaiter::await_suspend(std::coroutine_handle<> waiter) {
   Simulation& simulation = context->simulation_;
   const Fault* planned = fault;
   const NodeId node = context->node_;
-  simulation.schedule(simulation.now(), Owner{}, [&simulation, planned, node] { simulation.apply_fault(*planned, node); });
+  simulation.schedule(simulation.now(), Owner{},
+                      [&simulation, planned, node] { simulation.apply_fault(*planned, node); });
   simulation.schedule(simulation.now(), context->owner(), [waiter] { waiter.resume(); });
 }
 

@@ -45,21 +45,24 @@ TEST_P(EveryDesign, KeepsTheInvariantsItClaimsUnderGeneratedFaults) {
   }
 }
 
-std::vector<std::string> design_names() { return designs().names(); }
+std::vector<std::string> design_names() {
+  return designs().names();
+}
 
-INSTANTIATE_TEST_SUITE_P(Designs, EveryDesign, ::testing::ValuesIn(design_names()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Designs, EveryDesign, ::testing::ValuesIn(design_names()), [](const auto& info) {
+  std::string name = info.param;
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+});
 
 // The budget within which a positive control must be caught, in generated cases.
-constexpr int catch_budget_cases = 200;
-// The bound on the shrunk counterexample: faults and commands.
+constexpr int catch_budget_cases = 1'000;
+// The bound on the shrunk counterexample: faults and commands. Single-fault bugs
+// shrink to one command and one fault; races between concurrent commands (a relay's
+// cleanup, concurrent sends) need a few commands and no fault at all.
 constexpr std::size_t shrunk_faults_max = 2;
-constexpr std::uint32_t shrunk_commands_max = 2;
+constexpr std::uint32_t shrunk_commands_max = 8;
 
 class EveryPositiveControl : public ::testing::TestWithParam<std::string> {};
 
@@ -102,13 +105,12 @@ TEST_P(EveryPositiveControl, IsCaughtWithinTheBudgetAndShrinksToASmallCounterexa
             << "replay: " << testing::save_counterexample(shrunk) << "\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Designs, EveryPositiveControl, ::testing::ValuesIn(design_names()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Designs, EveryPositiveControl, ::testing::ValuesIn(design_names()), [](const auto& info) {
+  std::string name = info.param;
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+});
 
 }  // namespace
 }  // namespace faultline

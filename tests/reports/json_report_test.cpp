@@ -324,7 +324,7 @@ TEST(SummaryTable, NamesEachDesignOnItsOwnLine) {
   ASSERT_EQ(rows.size(), 1 + report.results.size()) << "expected a header and one line per design:\n" << table;
   EXPECT_EQ(rows[1].rfind("dual-write-db-first", 0), 0U) << table;
   EXPECT_EQ(rows[2].rfind("outbox-polling", 0), 0U) << table;
-  EXPECT_NE(rows[1].find("L violated"), std::string::npos) << table;
+  EXPECT_NE(rows[1].find("violated: L"), std::string::npos) << table;
   EXPECT_NE(rows[2].find("L,P,A hold"), std::string::npos) << table;
 }
 

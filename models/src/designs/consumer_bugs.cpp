@@ -9,7 +9,11 @@ class WithConsumer final : public Design {
  public:
   WithConsumer(std::shared_ptr<const Design> base, std::string name, ConsumerMode mode, std::string breaks,
                std::string summary)
-      : base_(std::move(base)), name_(std::move(name)), mode_(mode), breaks_(std::move(breaks)), summary_(std::move(summary)) {}
+      : base_(std::move(base)),
+        name_(std::move(name)),
+        mode_(mode),
+        breaks_(std::move(breaks)),
+        summary_(std::move(summary)) {}
 
   std::string name() const override { return name_; }
   std::string summary() const override { return summary_; }

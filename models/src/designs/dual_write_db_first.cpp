@@ -44,6 +44,8 @@ class DualWriteDbFirst final : public Design {
 
 }  // namespace
 
-std::shared_ptr<const Design> make_dual_write_db_first() { return std::make_shared<DualWriteDbFirst>(); }
+std::shared_ptr<const Design> make_dual_write_db_first() {
+  return std::make_shared<DualWriteDbFirst>();
+}
 
 }  // namespace faultline::models

@@ -42,6 +42,8 @@ class DualWritePublishFirst final : public Design {
 
 }  // namespace
 
-std::shared_ptr<const Design> make_dual_write_publish_first() { return std::make_shared<DualWritePublishFirst>(); }
+std::shared_ptr<const Design> make_dual_write_publish_first() {
+  return std::make_shared<DualWritePublishFirst>();
+}
 
 }  // namespace faultline::models

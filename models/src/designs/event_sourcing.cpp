@@ -190,8 +190,9 @@ std::shared_ptr<const Design> make_event_sourcing() {
 }
 
 std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs() {
-  return {std::make_shared<EventSourcing>("bug-non-atomic-version-check", Flaw::non_atomic_version_check, "V",
-                                          "expected-version check not atomic with the append (CJSCommonPlatform #356)")};
+  return {
+      std::make_shared<EventSourcing>("bug-non-atomic-version-check", Flaw::non_atomic_version_check, "V",
+                                      "expected-version check not atomic with the append (CJSCommonPlatform #356)")};
 }
 
 }  // namespace faultline::models

@@ -14,11 +14,11 @@ namespace {
 
 enum class Flaw {
   none,
-  reads_uncommitted,        // relay reads with READ UNCOMMITTED (NServiceBus.SqlServer PR #1277)
-  unroutable_counted_sent,  // a failed publish is marked sent anyway (eventuate-tram-core #194)
-  cleanup_by_context,       // deletes the batch's id range instead of the delivered ids (MassTransit #4990)
-  concurrent_sends_per_key, // publishes a batch concurrently: sends of one key overtake (MassTransit #3512)
-  unlocked_claim,           // two relays each take every key, without a lock (open-bank-oss PR #1460)
+  reads_uncommitted,         // relay reads with READ UNCOMMITTED (NServiceBus.SqlServer PR #1277)
+  unroutable_counted_sent,   // a failed publish is marked sent anyway (eventuate-tram-core #194)
+  cleanup_by_context,        // deletes the batch's id range instead of the delivered ids (MassTransit #4990)
+  concurrent_sends_per_key,  // publishes a batch concurrently: sends of one key overtake (MassTransit #3512)
+  unlocked_claim,            // two relays each take every key, without a lock (open-bank-oss PR #1460)
 };
 
 struct RelaySettings {

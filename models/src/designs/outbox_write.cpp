@@ -16,10 +16,16 @@ sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder c
     co_return PlaceOrderReply{Outcome::failed};
   }
   if (customer.value.empty()) {
+    // The first order of a key creates its row; a concurrent first order waits for
+    // it (unique key), then finds and locks the row instead.
     Row created{.key = command.key};
     created.unique_key = command.key;
     const auto inserted = co_await tx.value.insert(tables::customers, std::move(created));
-    if (!inserted.ok()) {
+    if (!inserted.ok() && inserted.error == "unique violation") {
+      DbFilter again{.lock = LockMode::for_update, .key = command.key};
+      customer = co_await tx.value.select(tables::customers, std::move(again));
+    }
+    if (!inserted.ok() && (!customer.ok() || customer.value.empty())) {
       co_await tx.value.abort();
       co_return PlaceOrderReply{Outcome::failed};
     }

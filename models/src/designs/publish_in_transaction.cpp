@@ -10,7 +10,9 @@ namespace {
 class PublishInTransaction final : public Design {
  public:
   std::string name() const override { return "publish-in-transaction"; }
-  std::string summary() const override { return "publish between INSERT and COMMIT (the broker is not in the transaction)"; }
+  std::string summary() const override {
+    return "publish between INSERT and COMMIT (the broker is not in the transaction)";
+  }
   std::vector<std::string> claims() const override { return {}; }
   std::string expected_violation() const override { return "P"; }
   std::vector<std::string> points() const override {
@@ -43,6 +45,8 @@ class PublishInTransaction final : public Design {
 
 }  // namespace
 
-std::shared_ptr<const Design> make_publish_in_transaction() { return std::make_shared<PublishInTransaction>(); }
+std::shared_ptr<const Design> make_publish_in_transaction() {
+  return std::make_shared<PublishInTransaction>();
+}
 
 }  // namespace faultline::models

@@ -36,14 +36,14 @@ namespace faultline::models {
 
 // A row. The columns are the few the designs need; a table uses the ones it wants.
 struct Row {
-  std::int64_t id = 0;           // primary key, from the table's sequence
-  std::string key;               // aggregate key (the broker partition key)
-  std::int64_t command = 0;      // the client command that produced the row
-  std::string event_id;          // outbox: the event's stable id, the same on every attempt
-  std::int64_t state = 0;        // outbox: 0 pending, 1 sent
-  std::uint64_t writer_tx = 0;   // the transaction that wrote this version (set by the database)
-  std::int64_t version = 0;      // event store: the event's version in its stream
-  std::string unique_key;        // if set, unique in its table (checked at insert and at commit)
+  std::int64_t id = 0;          // primary key, from the table's sequence
+  std::string key;              // aggregate key (the broker partition key)
+  std::int64_t command = 0;     // the client command that produced the row
+  std::string event_id;         // outbox: the event's stable id, the same on every attempt
+  std::int64_t state = 0;       // outbox: 0 pending, 1 sent
+  std::uint64_t writer_tx = 0;  // the transaction that wrote this version (set by the database)
+  std::int64_t version = 0;     // event store: the event's version in its stream
+  std::string unique_key;       // if set, unique in its table (checked at insert and at commit)
   bool operator==(const Row&) const = default;
 };
 
@@ -239,7 +239,7 @@ class Database {
     Row row;
   };
   struct Table {
-    std::map<std::int64_t, std::vector<Version>> rows;  // oldest version first
+    std::map<std::int64_t, std::vector<Version>> rows;        // oldest version first
     std::map<std::int64_t, std::set<std::int64_t>> by_state;  // latest committed versions only
     std::map<std::string, std::int64_t> by_unique_key;        // latest committed versions only
     std::int64_t next_id = 1;
@@ -264,7 +264,8 @@ class Database {
   void finish(std::uint64_t tx);
   std::uint64_t xmin() const;
   // The row as `tx` sees it (nullopt: absent or deleted).
-  std::optional<Row> visible(const Transaction& tx, std::uint64_t tx_id, const std::string& table, std::int64_t id) const;
+  std::optional<Row> visible(const Transaction& tx, std::uint64_t tx_id, const std::string& table,
+                             std::int64_t id) const;
   // Waits for the row lock; false on timeout or when the row is locked and `skip` is set.
   sim::Task<bool> lock_row(std::uint64_t tx, std::string table, std::int64_t id, bool skip);
   sim::Task<void> reap_idle_transactions();

@@ -41,8 +41,8 @@ struct Settings {
 };
 
 struct Workload {
-  std::uint32_t commands = 100;  // "place order k", k = 1..commands
-  std::uint32_t keys = 8;        // aggregate keys the orders are spread over
+  std::uint32_t commands = 100;                              // "place order k", k = 1..commands
+  std::uint32_t keys = 8;                                    // aggregate keys the orders are spread over
   sim::Duration spacing_max = sim::Duration::micros(2'000);  // gap between two commands: uniform in [0, max]
   bool operator==(const Workload&) const = default;
 };

@@ -33,11 +33,11 @@ struct CommandRecord {
 
 struct Observation {
   std::vector<CommandRecord> commands;
-  std::map<std::string, std::map<std::int64_t, Row>> tables;      // durable database state
-  std::map<std::string, std::vector<StoredRecord>> broker_logs;   // durable broker records
-  std::vector<AppliedEffect> effects;                             // durable consumer effects, in application order
-  std::map<std::int64_t, std::uint64_t> commit_lsn;               // command -> log sequence number of its change
-  std::vector<sim::FaultRecord> faults;                           // every fault that struck
+  std::map<std::string, std::map<std::int64_t, Row>> tables;     // durable database state
+  std::map<std::string, std::vector<StoredRecord>> broker_logs;  // durable broker records
+  std::vector<AppliedEffect> effects;                            // durable consumer effects, in application order
+  std::map<std::int64_t, std::uint64_t> commit_lsn;              // command -> log sequence number of its change
+  std::vector<sim::FaultRecord> faults;                          // every fault that struck
   bool drained = false;     // every committed change was applied before the liveness bound
   sim::Instant safety_end;  // when faults stopped
   sim::Instant end;

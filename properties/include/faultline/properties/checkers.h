@@ -20,8 +20,8 @@ struct CheckReport {
   std::uint64_t lost_events = 0;
   std::uint64_t phantom_events = 0;
   std::uint64_t unacknowledged_durable = 0;
-  std::uint64_t duplicate_deliveries = 0;   // applications beyond the first, over every group
-  std::uint64_t duplicate_appends = 0;      // broker appends beyond the first
+  std::uint64_t duplicate_deliveries = 0;  // applications beyond the first, over every group
+  std::uint64_t duplicate_appends = 0;     // broker appends beyond the first
   std::uint64_t unexplained_duplicates = 0;
   std::uint64_t out_of_order = 0;
   std::uint64_t pending_at_bound = 0;

@@ -25,8 +25,10 @@ inline rc::Gen<sim::Fault> fault(std::vector<std::string> nodes, std::vector<std
                                  std::int64_t horizon_us, std::uint32_t commands) {
   using rc::gen::inRange;
   const auto node = rc::gen::elementOf(nodes);
-  const auto time = rc::gen::map(inRange<std::int64_t>(0, horizon_us), [](std::int64_t at) { return sim::Instant{at}; });
-  const auto length = rc::gen::map(inRange<std::int64_t>(1'000, 300'000), [](std::int64_t us) { return sim::Duration{us}; });
+  const auto time =
+      rc::gen::map(inRange<std::int64_t>(0, horizon_us), [](std::int64_t at) { return sim::Instant{at}; });
+  const auto length =
+      rc::gen::map(inRange<std::int64_t>(1'000, 300'000), [](std::int64_t us) { return sim::Duration{us}; });
   const auto downtime =
       rc::gen::map(inRange<std::int64_t>(0, 200'000), [](std::int64_t us) { return sim::Duration{us}; });
 
@@ -84,9 +86,11 @@ inline rc::Gen<models::Scenario> scenario(const models::Design& design, Scenario
         return scenario;
       },
       rc::gen::inRange<std::uint32_t>(1, bounds.commands_max + 1), rc::gen::inRange<std::uint64_t>(1, 1'000'000),
+      // The size bounds how many faults the plan holds; each fault is then drawn at
+      // full size, so its times and durations span their whole ranges.
       rc::gen::resize(static_cast<int>(bounds.faults_max),
-                      rc::gen::container<std::vector<sim::Fault>>(
-                          fault(models::fault_targets(settings), points, horizon_us, bounds.commands_max))));
+                      rc::gen::container<std::vector<sim::Fault>>(rc::gen::resize(
+                          100, fault(models::fault_targets(settings), points, horizon_us, bounds.commands_max)))));
 }
 
 }  // namespace faultline::properties::gen

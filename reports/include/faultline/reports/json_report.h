@@ -4,10 +4,9 @@
 // sees half a report.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "faultline/reports/result.h"
 

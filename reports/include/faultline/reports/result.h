@@ -17,12 +17,12 @@ enum class Verdict { holds, violated, not_claimed };
 
 struct Counterexample {
   std::uint64_t seed = 0;
-  std::string invariant;     // the invariant it violates, e.g. "L"
-  std::string explanation;   // what the checker found: "order 7 committed; event order-7 never applied"
-  std::string story;         // the faults and named points that led there, one step per line
-  std::string trace_hash;    // 16 hex digits
-  std::string replay;        // the command line that reruns it
-  std::string scenario_json; // the scenario, serialised, so it can be replayed without the seed's generator
+  std::string invariant;      // the invariant it violates, e.g. "L"
+  std::string explanation;    // what the checker found: "order 7 committed; event order-7 never applied"
+  std::string story;          // the faults and named points that led there, one step per line
+  std::string trace_hash;     // 16 hex digits
+  std::string replay;         // the command line that reruns it
+  std::string scenario_json;  // the scenario, serialised, so it can be replayed without the seed's generator
 };
 
 // Simulated-engine figures, kept apart from the deterministic part of a report.
@@ -36,18 +36,19 @@ struct EngineFigures {
 struct DesignResult {
   std::string design;
   std::string profile;
-  std::uint64_t commands = 0;     // workload size per run
+  std::uint64_t commands = 0;  // workload size per run
   std::uint64_t runs = 0;
   std::uint64_t seed_first = 0;
   std::uint64_t seed_last = 0;
-  std::vector<std::string> claimed;              // invariant ids the design guarantees
+  std::vector<std::string> claimed;                 // invariant ids the design guarantees
+  std::string expected_violation;                   // a positive control: the invariant it must be caught violating
   std::map<std::string, std::uint64_t> violations;  // invariant id -> runs that violated it
   std::uint64_t runs_with_duplicates = 0;
   std::uint64_t duplicate_deliveries = 0;
-  std::uint64_t lost_events = 0;     // summed over runs
-  std::uint64_t phantom_events = 0;  // summed over runs
+  std::uint64_t lost_events = 0;                        // summed over runs
+  std::uint64_t phantom_events = 0;                     // summed over runs
   std::map<std::string, std::uint64_t> point_coverage;  // named point -> hits, summed over runs
-  std::vector<Counterexample> counterexamples;           // the first few per invariant
+  std::vector<Counterexample> counterexamples;          // the first few per invariant
   EngineFigures engine;
 
   Verdict verdict(const std::string& invariant) const {

@@ -17,13 +17,13 @@
 namespace faultline::sim {
 
 enum class FaultKind {
-  crash,           // node crashes; restarts after `duration` (0: stays down until the liveness phase)
-  pause,           // node freezes for `duration` (a stop-the-world pause)
-  partition,       // `group` is cut off from every other node, both ways, for `duration`
-  isolate,         // `node` is cut off from every other node, both ways, for `duration`
-  one_way,         // messages from `node` to `peer` are dropped for `duration`
-  heal,            // every partition ends
-  lose_responses,  // the next `count` replies sent by `node` are lost (the requests were applied)
+  crash,                 // node crashes; restarts after `duration` (0: stays down until the liveness phase)
+  pause,                 // node freezes for `duration` (a stop-the-world pause)
+  partition,             // `group` is cut off from every other node, both ways, for `duration`
+  isolate,               // `node` is cut off from every other node, both ways, for `duration`
+  one_way,               // messages from `node` to `peer` are dropped for `duration`
+  heal,                  // every partition ends
+  lose_responses,        // the next `count` replies sent by `node` are lost (the requests were applied)
   crash_with_disk_loss,  // node crashes and its disk also drops its last `count` synced records
                          // (a disk that lied about fsync); restarts after `duration` like crash
 };
@@ -76,7 +76,7 @@ const FaultProfile* find_fault_profile(std::string_view name);
 struct PlanTargets {
   std::vector<std::string> nodes;
   std::vector<std::string> points;
-  Instant horizon;              // timed faults are placed in [0, horizon)
+  Instant horizon;                   // timed faults are placed in [0, horizon)
   std::uint32_t point_hits_max = 1;  // point faults strike at a hit in [1, point_hits_max]
 };
 

@@ -19,9 +19,12 @@ enum class RpcStatus {
 
 constexpr std::string_view to_string(RpcStatus status) {
   switch (status) {
-    case RpcStatus::ok: return "ok";
-    case RpcStatus::refused: return "refused";
-    case RpcStatus::unknown: return "unknown";
+    case RpcStatus::ok:
+      return "ok";
+    case RpcStatus::refused:
+      return "refused";
+    case RpcStatus::unknown:
+      return "unknown";
   }
   return "?";
 }

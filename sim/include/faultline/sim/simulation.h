@@ -148,8 +148,8 @@ class Simulation {
   void rethrow_failure();
 
   SimulationConfig config_;
-  Rng rng_;          // the simulator's own stream (network, fault timing)
-  Rng node_seeds_;   // seeds of node incarnations
+  Rng rng_;         // the simulator's own stream (network, fault timing)
+  Rng node_seeds_;  // seeds of node incarnations
   EventQueue queue_;
   Network network_;
   Trace trace_;

@@ -61,8 +61,8 @@ class Trace {
     fold(peer);
     fold(message_id);
     if (capturing()) {
-      records_.push_back(TraceRecord{time, std::string(node), std::string(kind), std::string(detail),
-                                     std::string(peer), message_id});
+      records_.push_back(
+          TraceRecord{time, std::string(node), std::string(kind), std::string(detail), std::string(peer), message_id});
     }
   }
 
