@@ -70,7 +70,10 @@ sim::Task<CommitOffsetReply> Broker::commit_offset(CommitOffset request) {
 sim::Task<FetchOffsetReply> Broker::fetch_offset(FetchOffset request) {
   const auto found =
       committed_offsets_.find(request.group + "/" + request.topic + "/" + std::to_string(request.partition));
-  co_return FetchOffsetReply{.ok = true, .offset = found == committed_offsets_.end() ? -1 : found->second};
+  const auto& log = partition_log(request.topic, request.partition);
+  co_return FetchOffsetReply{.ok = true,
+                             .offset = found == committed_offsets_.end() ? -1 : found->second,
+                             .log_end = static_cast<std::int64_t>(log.synced_size())};
 }
 
 sim::Task<Outcome> Producer::publish(std::string topic, Event event) {

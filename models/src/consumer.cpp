@@ -24,6 +24,27 @@ Consumer::Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId databa
 
 void Consumer::start() {
   context_.spawn(run());
+  if (settings_.mode == ConsumerMode::inbox && settings_.inbox == InboxKeeping::expiring) context_.spawn(expire_inbox());
+}
+
+sim::Task<void> Consumer::expire_inbox() {
+  // Dedup ids older than the retention are deleted: a redelivery after that applies
+  // the event again.
+  for (;;) {
+    co_await context_.sleep(settings_.inbox_retention);
+    auto tx = co_await database_.begin();
+    if (!tx.ok()) continue;
+    DbFilter everything;
+    auto seen = co_await tx.value.select(consumer_tables::inbox, std::move(everything));
+    if (!seen.ok()) {
+      co_await tx.value.abort();
+      continue;
+    }
+    for (const Row& row : seen.value)
+      if (context_.now().ticks - row.version >= settings_.inbox_retention.ticks)
+        co_await tx.value.erase(consumer_tables::inbox, row.id);
+    co_await tx.value.commit();
+  }
 }
 
 std::vector<AppliedEffect> Consumer::durable_effects(const sim::Disk& disk) {
@@ -55,7 +76,11 @@ sim::Task<void> Consumer::run() {
         FetchOffset request{settings_.group, settings_.topic, partition};
         const auto committed = co_await context_.call(broker_, std::move(request), settings_.timeout);
         if (!committed.ok()) continue;
-        positions[partition] = committed->offset < 0 ? 0 : committed->offset;
+        if (committed->offset >= 0) {
+          positions[partition] = committed->offset;
+        } else {
+          positions[partition] = settings_.offset_reset == OffsetReset::earliest ? 0 : committed->log_end;
+        }
       }
       if (co_await poll_partition(partition, positions[partition])) progressed = true;
     }
@@ -83,6 +108,41 @@ sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partit
   if (!tx.ok()) co_return false;
   Row seen{.key = record.event.key, .command = record.event.command, .event_id = record.event.event_id};
   seen.unique_key = settings_.group + "/" + record.event.event_id;
+  seen.version = context_.now().ticks;  // when it was first seen, for an expiring inbox
+  if (settings_.inbox == InboxKeeping::separate_transaction) {
+    // The projection and its checkpoint in two transactions: a crash between them
+    // leaves an effect without its dedup id.
+    DbFilter already{.key = record.event.key};
+    auto inbox = co_await tx.value.select(consumer_tables::inbox, std::move(already));
+    if (!inbox.ok()) {
+      co_await tx.value.abort();
+      co_return false;
+    }
+    for (const Row& row : inbox.value)
+      if (row.unique_key == seen.unique_key) {
+        co_await tx.value.abort();
+        co_return true;
+      }
+    Row effect{.key = record.event.key, .command = record.event.command, .event_id = record.event.event_id};
+    effect.version = record.offset;
+    const auto applied = co_await tx.value.insert(consumer_tables::effects, std::move(effect));
+    if (!applied.ok()) {
+      co_await tx.value.abort();
+      co_return false;
+    }
+    const auto projected = co_await tx.value.commit();
+    if (!projected.ok()) co_return false;
+    co_await context_.point("consumer.after_apply");
+    auto checkpoint = co_await database_.begin();
+    if (!checkpoint.ok()) co_return false;
+    const auto noted = co_await checkpoint.value.insert(consumer_tables::inbox, std::move(seen));
+    if (!noted.ok()) {
+      co_await checkpoint.value.abort();
+      co_return noted.error == "unique violation";
+    }
+    const auto checkpointed = co_await checkpoint.value.commit();
+    co_return checkpointed.ok();
+  }
   const auto first_time = co_await tx.value.insert(consumer_tables::inbox, std::move(seen));
   if (!first_time.ok()) {
     co_await tx.value.abort();

@@ -141,8 +141,13 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   });
   for (std::uint32_t instance = 0; instance < settings.consumers; ++instance) {
     consumer_ids.push_back(simulation.add_node(consumer_node_name(instance), [&, instance](sim::Context& context) {
-      const ConsumerSettings consumer_settings{
-          .partitions = partitions, .instance = instance, .instances = settings.consumers, .mode = settings.consumer};
+      const ConsumerSettings consumer_settings{.partitions = partitions,
+                                               .instance = instance,
+                                               .instances = settings.consumers,
+                                               .mode = settings.consumer,
+                                               .offset_reset = settings.offset_reset,
+                                               .inbox = settings.inbox,
+                                               .inbox_retention = settings.inbox_retention};
       context.make<Consumer>(context, broker_id, consumer_database_id, consumer_settings).start();
     }));
   }

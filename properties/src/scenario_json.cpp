@@ -103,8 +103,13 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
   }
   if (object.contains("duration_us"))
     fault.duration = sim::Duration{read_integer(object, "duration_us", where, 0, time_max_us)};
-  if (object.contains("count"))
+  if (object.contains("count")) {
+    // Only these kinds use a count (and only they write one): elsewhere it would be read,
+    // ignored by the run, and lost on the next write.
+    if (fault.kind != sim::FaultKind::lose_responses && fault.kind != sim::FaultKind::crash_with_disk_loss)
+      fail(where + ": only lose-responses and crash-with-disk-loss faults take \"count\"");
     fault.count = static_cast<std::uint32_t>(read_integer(object, "count", where, 1, 1'000'000));
+  }
 
   // Each kind's required fields.
   const bool needs_node =
@@ -122,6 +127,13 @@ constexpr std::pair<models::ConsumerMode, const char*> consumer_modes[] = {
     {models::ConsumerMode::commit_before_processing, "commit-before"},
     {models::ConsumerMode::commit_after_processing, "commit-after"},
     {models::ConsumerMode::inbox, "inbox"}};
+
+constexpr std::pair<models::OffsetReset, const char*> offset_resets[] = {{models::OffsetReset::earliest, "earliest"},
+                                                                       {models::OffsetReset::latest, "latest"}};
+constexpr std::pair<models::InboxKeeping, const char*> inbox_keepings[] = {
+    {models::InboxKeeping::forever, "forever"},
+    {models::InboxKeeping::expiring, "expiring"},
+    {models::InboxKeeping::separate_transaction, "separate-transaction"}};
 
 template <typename Enum, std::size_t size>
 const char* name_of(const std::pair<Enum, const char*> (&names)[size], Enum value) {
@@ -146,12 +158,16 @@ json settings_to_json(const models::Settings& settings) {
   return {{"db_commit", name_of(commit_modes, settings.db_commit)},
           {"consumer", name_of(consumer_modes, settings.consumer)},
           {"relays", settings.relays},
-          {"consumers", settings.consumers}};
+          {"consumers", settings.consumers},
+          {"offset_reset", name_of(offset_resets, settings.offset_reset)},
+          {"inbox", name_of(inbox_keepings, settings.inbox)},
+          {"inbox_retention_us", settings.inbox_retention.ticks}};
 }
 
 models::Settings settings_from_json(const json& object) {
   const std::string where = "scenario.settings";
-  expect_only(object, where, {"db_commit", "consumer", "relays", "consumers"});
+  expect_only(object, where,
+              {"db_commit", "consumer", "relays", "consumers", "offset_reset", "inbox", "inbox_retention_us"});
   models::Settings settings;
   if (object.contains("db_commit")) settings.db_commit = read_enum(object, "db_commit", where, commit_modes);
   if (object.contains("consumer")) settings.consumer = read_enum(object, "consumer", where, consumer_modes);
@@ -159,6 +175,11 @@ models::Settings settings_from_json(const json& object) {
     settings.relays = static_cast<std::uint32_t>(read_integer(object, "relays", where, 1, 8));
   if (object.contains("consumers"))
     settings.consumers = static_cast<std::uint32_t>(read_integer(object, "consumers", where, 1, 8));
+  if (object.contains("offset_reset")) settings.offset_reset = read_enum(object, "offset_reset", where, offset_resets);
+  if (object.contains("inbox")) settings.inbox = read_enum(object, "inbox", where, inbox_keepings);
+  if (object.contains("inbox_retention_us"))
+    settings.inbox_retention =
+        sim::Duration{read_integer(object, "inbox_retention_us", where, 1'000, 3'600'000'000LL)};
   return settings;
 }
 

@@ -45,11 +45,21 @@ TEST_P(EveryDesign, KeepsTheInvariantsItClaimsUnderGeneratedFaults) {
   }
 }
 
-std::vector<std::string> design_names() {
-  return designs().names();
+// The designs that claim something, and the positive controls: each suite runs over its own.
+std::vector<std::string> claiming_designs() {
+  std::vector<std::string> names;
+  for (const auto& design : designs().all())
+    if (!design->claims().empty()) names.push_back(design->name());
+  return names;
+}
+std::vector<std::string> positive_controls() {
+  std::vector<std::string> names;
+  for (const auto& design : designs().all())
+    if (!design->expected_violation().empty()) names.push_back(design->name());
+  return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(Designs, EveryDesign, ::testing::ValuesIn(design_names()), [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(Designs, EveryDesign, ::testing::ValuesIn(claiming_designs()), [](const auto& info) {
   std::string name = info.param;
   for (char& c : name)
     if (c == '-') c = '_';
@@ -105,7 +115,7 @@ TEST_P(EveryPositiveControl, IsCaughtWithinTheBudgetAndShrinksToASmallCounterexa
             << "replay: " << testing::save_counterexample(shrunk) << "\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Designs, EveryPositiveControl, ::testing::ValuesIn(design_names()), [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(Designs, EveryPositiveControl, ::testing::ValuesIn(positive_controls()), [](const auto& info) {
   std::string name = info.param;
   for (char& c : name)
     if (c == '-') c = '_';

@@ -1,5 +1,7 @@
 // Seeded consumer bugs: the correct outbox (outbox-polling, inbox consumer) with a
 // consumer that differs in one setting, each the way a real consumer went wrong.
+#include <functional>
+
 #include "faultline/models/outbox.h"
 
 namespace faultline::models {
@@ -7,11 +9,11 @@ namespace {
 
 class WithConsumer final : public Design {
  public:
-  WithConsumer(std::shared_ptr<const Design> base, std::string name, ConsumerMode mode, std::string breaks,
-               std::string summary)
+  WithConsumer(std::shared_ptr<const Design> base, std::string name, std::function<void(Settings&)> flaw,
+               std::string breaks, std::string summary)
       : base_(std::move(base)),
         name_(std::move(name)),
-        mode_(mode),
+        flaw_(std::move(flaw)),
         breaks_(std::move(breaks)),
         summary_(std::move(summary)) {}
 
@@ -21,7 +23,7 @@ class WithConsumer final : public Design {
   std::string expected_violation() const override { return breaks_; }
   Settings default_settings() const override {
     Settings settings = base_->default_settings();
-    settings.consumer = mode_;  // Seeded bug: the consumer mode
+    flaw_(settings);  // Seeded bug: one consumer setting
     return settings;
   }
   std::vector<std::string> points() const override { return base_->points(); }
@@ -33,7 +35,7 @@ class WithConsumer final : public Design {
  private:
   std::shared_ptr<const Design> base_;
   std::string name_;
-  ConsumerMode mode_;
+  std::function<void(Settings&)> flaw_;
   std::string breaks_;
   std::string summary_;
 };
@@ -41,13 +43,26 @@ class WithConsumer final : public Design {
 }  // namespace
 
 std::vector<std::shared_ptr<const Design>> make_consumer_bugs() {
+  const auto outbox = make_outbox_polling();
   return {
-      std::make_shared<WithConsumer>(make_outbox_polling(), "bug-consumer-commit-before-processing",
-                                     ConsumerMode::commit_before_processing, "L",
-                                     "consumer auto-commits its offset before processing"),
-      std::make_shared<WithConsumer>(make_outbox_polling(), "bug-consumer-without-inbox",
-                                     ConsumerMode::commit_after_processing, "EO",
-                                     "consumer commits after processing but keeps no inbox: effects applied twice"),
+      std::make_shared<WithConsumer>(
+          outbox, "bug-consumer-commit-before-processing",
+          [](Settings& settings) { settings.consumer = ConsumerMode::commit_before_processing; }, "L",
+          "consumer auto-commits its offset before processing"),
+      std::make_shared<WithConsumer>(
+          outbox, "bug-consumer-without-inbox",
+          [](Settings& settings) { settings.consumer = ConsumerMode::commit_after_processing; }, "EO",
+          "consumer commits after processing but keeps no inbox: effects applied twice"),
+      std::make_shared<WithConsumer>(
+          outbox, "bug-offset-reset-latest", [](Settings& settings) { settings.offset_reset = OffsetReset::latest; },
+          "L", "a consumer group without a committed offset starts at the latest record"),
+      std::make_shared<WithConsumer>(
+          outbox, "bug-dedup-retention-short", [](Settings& settings) { settings.inbox = InboxKeeping::expiring; },
+          "EO", "inbox dedup ids expire before the redelivery window ends"),
+      std::make_shared<WithConsumer>(
+          outbox, "bug-projection-checkpoint-separate",
+          [](Settings& settings) { settings.inbox = InboxKeeping::separate_transaction; }, "EO",
+          "projection and its checkpoint (the dedup id) committed in separate transactions"),
   };
 }
 

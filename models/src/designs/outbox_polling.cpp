@@ -19,6 +19,7 @@ enum class Flaw {
   cleanup_by_context,        // deletes the batch's id range instead of the delivered ids (MassTransit #4990)
   concurrent_sends_per_key,  // publishes a batch concurrently: sends of one key overtake (MassTransit #3512)
   unlocked_claim,            // two relays each take every key, without a lock (open-bank-oss PR #1460)
+  hook_before_outer_commit,  // an after-commit hook publishes before the outer commit (micronaut-core #10019)
 };
 
 struct RelaySettings {
@@ -49,7 +50,9 @@ class OutboxPolling final : public Design {
   }
 
   sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
-    return write_order_with_outbox(env, std::move(command));
+    const OutboxDispatch dispatch =
+        flaw_ == Flaw::hook_before_outer_commit ? OutboxDispatch::inner_commit_hook : OutboxDispatch::relay_only;
+    return write_order_with_outbox(env, std::move(command), dispatch);
   }
 
   void start(ServiceEnv& env) const override {
@@ -161,6 +164,8 @@ std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs() {
                                       "concurrent in-flight sends per key (MassTransit #3512, KAFKA-16300)"),
       std::make_shared<OutboxPolling>("bug-unlocked-claim", Flaw::unlocked_claim, "ND",
                                       "two relays claim rows without a lock (open-bank-oss PR #1460)"),
+      std::make_shared<OutboxPolling>("bug-hook-before-outer-commit", Flaw::hook_before_outer_commit, "P",
+                                      "after-commit hook fires before the outer commit (micronaut-core #10019)"),
   };
 }
 

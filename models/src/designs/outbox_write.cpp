@@ -3,7 +3,7 @@
 
 namespace faultline::models {
 
-sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command) {
+sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command, OutboxDispatch dispatch) {
   auto& context = env.context;
   auto tx = co_await env.db.begin();
   if (!tx.ok()) co_return PlaceOrderReply{tx.outcome};
@@ -43,6 +43,12 @@ sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder c
   if (!outbox.ok()) {
     co_await tx.value.abort();
     co_return PlaceOrderReply{Outcome::failed};
+  }
+  if (dispatch == OutboxDispatch::inner_commit_hook) {
+    // Seeded bug: the inner unit of work "committed", so its hook publishes now,
+    // while the outer transaction can still fail.
+    Event event{event_id_for(command.command), command.key, command.command, order.value};
+    co_await env.producer.publish(env.topic, std::move(event));
   }
   co_await context.point("service.before_commit");
   const auto committed = co_await tx.value.commit();

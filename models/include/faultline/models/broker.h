@@ -73,6 +73,7 @@ struct CommitOffset {
 struct FetchOffsetReply {
   bool ok = false;
   std::int64_t offset = -1;  // -1: the group never committed on this partition
+  std::int64_t log_end = 0;  // the partition's next offset (for an offset reset to latest)
 };
 struct FetchOffset {
   using Reply = FetchOffsetReply;

@@ -31,6 +31,9 @@ struct ConsumerSettings {
   std::uint32_t instance = 0;   // this member's index in the group
   std::uint32_t instances = 1;  // members in the group; partition p belongs to member p % instances
   ConsumerMode mode = ConsumerMode::commit_after_processing;
+  OffsetReset offset_reset = OffsetReset::earliest;
+  InboxKeeping inbox = InboxKeeping::forever;
+  sim::Duration inbox_retention = sim::Duration::millis(20);
   std::uint32_t batch = 32;
   sim::Duration poll_interval = sim::Duration::millis(5);
   sim::Duration timeout = sim::Duration::millis(50);
@@ -61,6 +64,7 @@ class Consumer {
   // Applies one record; false if it could not be applied (try again later).
   sim::Task<bool> apply(const StoredRecord& record, std::uint32_t partition);
   sim::Task<bool> commit_offset(std::uint32_t partition, std::int64_t position);
+  sim::Task<void> expire_inbox();
 
   sim::Context& context_;
   sim::NodeId broker_;

@@ -12,6 +12,12 @@ inline constexpr std::int64_t pending = 0;
 inline constexpr std::int64_t sent = 1;
 }  // namespace outbox_state
 
-sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command);
+// Who sends the event: only the relay (correct), or also an "after commit" hook of an
+// inner unit of work that fires before the outer transaction commits (a seeded bug,
+// micronaut-core #10019).
+enum class OutboxDispatch { relay_only, inner_commit_hook };
+
+sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command,
+                                                   OutboxDispatch dispatch = OutboxDispatch::relay_only);
 
 }  // namespace faultline::models

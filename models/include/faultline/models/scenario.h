@@ -30,6 +30,16 @@ enum class ConsumerMode {
 };
 std::string_view to_string(ConsumerMode mode);
 
+// Where a consumer group with no committed offset starts reading.
+enum class OffsetReset { earliest, latest };
+
+// How an inbox consumer keeps its dedup ids (C3 variants).
+enum class InboxKeeping {
+  forever,                // the dedup id and the effect in one transaction, kept forever
+  expiring,               // dedup ids expire after `inbox_retention` (shorter than redelivery: duplicates)
+  separate_transaction,   // the effect and the dedup id in two transactions (projection and checkpoint apart)
+};
+
 // The knobs of a world. A design states the settings it needs (its defaults); a
 // scenario may change them, and then the design's claims are no longer promised.
 struct Settings {
@@ -37,6 +47,9 @@ struct Settings {
   ConsumerMode consumer = ConsumerMode::commit_after_processing;
   std::uint32_t relays = 1;     // relay instances (designs with a relay)
   std::uint32_t consumers = 1;  // consumer instances in the group
+  OffsetReset offset_reset = OffsetReset::earliest;
+  InboxKeeping inbox = InboxKeeping::forever;
+  sim::Duration inbox_retention = sim::Duration::millis(20);  // with InboxKeeping::expiring
   bool operator==(const Settings&) const = default;
 };
 
