@@ -11,6 +11,15 @@ Broker::Broker(sim::Context& context, BrokerSettings settings)
       offset_log_(context.disk().get<sim::DurableLog<OffsetCommit>>("offsets")) {
   for (const OffsetCommit& commit : offset_log_.written())
     committed_offsets_[commit.group + "/" + commit.topic + "/" + std::to_string(commit.partition)] = commit.offset;
+  // Idempotence survives a restart: the sequences are in the records themselves.
+  context.disk().for_each([&](const std::string& name, sim::Durable& durable) {
+    if (name.rfind("log/", 0) != 0) return;
+    for (const StoredRecord& record : dynamic_cast<const sim::DurableLog<StoredRecord>&>(durable).written())
+      if (record.producer_id != 0) {
+        auto& last = last_sequence_[{record.producer_id, name}];
+        last = std::max(last, record.sequence);
+      }
+  });
 }
 
 std::string Broker::log_name(std::string_view topic, std::uint32_t partition) {
@@ -41,8 +50,15 @@ void Broker::serve() {
 sim::Task<ProduceReply> Broker::produce(Produce request) {
   const std::uint32_t partition = partition_for(request.event.key, settings_.partitions);
   auto& log = partition_log(request.topic, partition);
+  if (request.producer_id != 0) {
+    // An idempotent producer's retry of a record already appended is acknowledged, not appended.
+    const auto last = last_sequence_.find({request.producer_id, log_name(request.topic, partition)});
+    if (last != last_sequence_.end() && request.sequence <= last->second)
+      co_return ProduceReply{.ok = true, .partition = partition, .offset = -1};
+    last_sequence_[{request.producer_id, log_name(request.topic, partition)}] = request.sequence;
+  }
   const auto offset = static_cast<std::int64_t>(log.size());
-  log.append(StoredRecord{offset, std::move(request.event)});
+  log.append(StoredRecord{offset, std::move(request.event), request.producer_id, request.sequence});
   co_await context_.point("broker.produce.before_sync");
   co_await context_.sync(log);
   co_await context_.point("broker.produce.after_sync");
@@ -90,6 +106,61 @@ sim::Task<Outcome> Producer::publish(std::string topic, Event event) {
     if (result.status == sim::RpcStatus::unknown) outcome = Outcome::unknown;
   }
   co_return outcome;
+}
+
+BufferedProducer::BufferedProducer(sim::Context& context, sim::NodeId broker, BufferedProducerSettings settings)
+    : context_(context),
+      broker_(broker),
+      settings_(settings),
+      // One session per incarnation: a restarted producer is a new producer.
+      producer_id_(settings.idempotent ? (std::uint64_t{context.node()} << 32 | context.incarnation()) + 1 : 0) {
+  context_.spawn(sender());
+}
+
+bool BufferedProducer::send(std::string topic, Event event, std::function<void(Outcome)> on_ack) {
+  if (queued_.size() >= settings_.buffer_max) return false;
+  Produce request{std::move(topic), std::move(event)};
+  request.event.publisher_incarnation = context_.incarnation();
+  if (producer_id_ != 0) {
+    const std::string log = Broker::log_name(request.topic, partition_for(request.event.key, settings_.partitions));
+    request.producer_id = producer_id_;
+    request.sequence = next_sequence_[log]++;
+  }
+  queued_.push_back(Queued{std::move(request), std::move(on_ack), context_.now() + settings_.linger});
+  return true;
+}
+
+sim::Task<void> BufferedProducer::flush() {
+  while (pending() > 0) co_await context_.sleep(sim::Duration::millis(1));
+}
+
+sim::Task<void> BufferedProducer::sender() {
+  for (;;) {
+    if (queued_.empty() || in_flight_ >= settings_.max_in_flight || queued_.front().ready > context_.now()) {
+      co_await context_.sleep(sim::Duration::millis(1));
+      continue;
+    }
+    Queued record = std::move(queued_.front());
+    queued_.pop_front();
+    ++in_flight_;
+    context_.spawn(deliver(std::move(record)));
+  }
+}
+
+sim::Task<void> BufferedProducer::deliver(Queued record) {
+  Outcome outcome = Outcome::failed;
+  for (std::uint32_t attempt = 0; attempt < settings_.attempts; ++attempt) {
+    Produce request = record.request;
+    request.event.attempt = attempt + 1;
+    const auto result = co_await context_.call(broker_, std::move(request), settings_.timeout);
+    if (result.ok() && result->ok) {
+      outcome = Outcome::ok;
+      break;
+    }
+    if (result.status == sim::RpcStatus::unknown) outcome = Outcome::unknown;
+  }
+  --in_flight_;
+  if (record.on_ack) record.on_ack(outcome);
 }
 
 }  // namespace faultline::models

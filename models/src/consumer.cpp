@@ -24,7 +24,8 @@ Consumer::Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId databa
 
 void Consumer::start() {
   context_.spawn(run());
-  if (settings_.mode == ConsumerMode::inbox && settings_.inbox == InboxKeeping::expiring) context_.spawn(expire_inbox());
+  if (settings_.mode == ConsumerMode::inbox && settings_.inbox == InboxKeeping::expiring)
+    context_.spawn(expire_inbox());
 }
 
 sim::Task<void> Consumer::expire_inbox() {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,6 +32,10 @@ struct Event {
 struct StoredRecord {
   std::int64_t offset = 0;
   Event event;
+  // Idempotent producers: the producer session and its per-partition sequence number
+  // (0 and -1 for a producer without idempotence).
+  std::uint64_t producer_id = 0;
+  std::int64_t sequence = -1;
 };
 
 struct ProduceReply {
@@ -43,6 +49,8 @@ struct Produce {
   static constexpr std::string_view rpc_name = "broker.produce";
   std::string topic;
   Event event;
+  std::uint64_t producer_id = 0;  // idempotence: the session's id, or 0
+  std::int64_t sequence = -1;     // idempotence: the record's sequence in its partition, or -1
 };
 
 struct FetchReply {
@@ -114,6 +122,8 @@ class Broker {
   sim::Context& context_;
   BrokerSettings settings_;
   sim::DurableLog<OffsetCommit>& offset_log_;
+  // Idempotence: the highest sequence appended per (producer session, partition log).
+  std::map<std::pair<std::uint64_t, std::string>, std::int64_t> last_sequence_;
   std::map<std::string, std::int64_t> committed_offsets_;  // "group/topic/partition" -> offset
 };
 
@@ -124,6 +134,49 @@ struct PublishSettings {
   sim::Duration timeout = sim::Duration::millis(50);
   std::uint32_t attempts = 3;
   sim::Duration backoff = sim::Duration::millis(5);
+};
+
+// A buffering producer, like Kafka's: send() queues a record in memory and returns
+// at once; a background sender drains the buffer with at most `max_in_flight`
+// requests, retrying failures; acks arrive later. The buffer is volatile: a crash
+// loses every record not yet acknowledged. With idempotence, the session numbers
+// its records per partition and the broker appends each (session, sequence) once,
+// so retries after lost replies do not duplicate.
+struct BufferedProducerSettings {
+  std::uint32_t max_in_flight = 5;
+  std::uint32_t attempts = 3;
+  sim::Duration timeout = sim::Duration::millis(50);
+  sim::Duration linger = sim::Duration::millis(1);  // how long a record waits before it is sent
+  std::size_t buffer_max = 10'000;
+  bool idempotent = true;
+  std::uint32_t partitions = 4;
+};
+
+class BufferedProducer {
+ public:
+  BufferedProducer(sim::Context& context, sim::NodeId broker, BufferedProducerSettings settings);
+  // Queues the event; false when the buffer is full. `on_ack` hears the final outcome.
+  bool send(std::string topic, Event event, std::function<void(Outcome)> on_ack = {});
+  // Waits until everything queued so far has an outcome.
+  sim::Task<void> flush();
+  std::size_t pending() const { return queued_.size() + in_flight_; }
+
+ private:
+  struct Queued {
+    Produce request;
+    std::function<void(Outcome)> on_ack;
+    sim::Instant ready;
+  };
+  sim::Task<void> sender();
+  sim::Task<void> deliver(Queued record);
+
+  sim::Context& context_;
+  sim::NodeId broker_;
+  BufferedProducerSettings settings_;
+  std::uint64_t producer_id_;
+  std::map<std::string, std::int64_t> next_sequence_;  // per partition log
+  std::deque<Queued> queued_;
+  std::uint32_t in_flight_ = 0;
 };
 
 class Producer {
