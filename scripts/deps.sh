@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev librapidcheck-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev libbenchmark-dev
   python3-jsonschema
+  chromium  # the timeline page's browser test (tests/reports/timeline_browser_test.py)
 )
 if [[ "${FAULTLINE_EXTRA_PACKAGES:-}" != "" ]]; then
   read -r -a extra <<<"${FAULTLINE_EXTRA_PACKAGES}"

@@ -1,5 +1,6 @@
 // The faultline command: run (sweep seeds, print a summary, write a JSON report),
-// replay (rerun one scenario and tell its story), list (what can be named).
+// replay (rerun one scenario and tell its story), explore (crash every named point,
+// in apps/src/explore_command.cpp), list (what can be named).
 // Every input error is one line on stderr and exit code 2; nothing is written then.
 #include "faultline/app/cli.h"
 
@@ -14,10 +15,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "explore_command.h"
 #include "faultline/properties/runner.h"
 #include "faultline/properties/scenario_json.h"
 #include "faultline/reports/json_report.h"
 #include "faultline/sim/trace.h"
+#include "merge_command.h"
+#include "sweep_command.h"
+#include "timeline_command.h"
 
 #ifndef FAULTLINE_VERSION
 #define FAULTLINE_VERSION "0.0.0"
@@ -37,14 +42,7 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct RunOptions {
-  std::vector<std::string> designs;
-  std::uint64_t seeds = 1'000;
-  std::uint64_t seed_start = 1;
-  std::uint32_t commands = 100;
-  std::string profile = "default";
-  std::string report = "faultline-report.json";
-};
+using RunOptions = SweepCommandOptions;
 
 struct ReplayOptions {
   std::string design;
@@ -110,53 +108,8 @@ int run_sweep(const RunOptions& options, const models::DesignRegistry& designs, 
   if (options.seed_start > std::numeric_limits<std::uint64_t>::max() - (options.seeds - 1))
     throw UsageError("--seed-start " + std::to_string(options.seed_start) + " with --seeds " +
                      std::to_string(options.seeds) + " runs past the largest seed");
-  if (auto problem = reports::check_writable(options.report)) throw UsageError(*problem);
-
-  std::printf("faultline run: %llu seeds (%llu..%llu), %u commands each, fault profile %s\n",
-              static_cast<unsigned long long>(options.seeds), static_cast<unsigned long long>(options.seed_start),
-              static_cast<unsigned long long>(options.seed_start + options.seeds - 1), options.commands,
-              options.profile.c_str());
-  std::fflush(stdout);
-
-  results::Report report{.version = FAULTLINE_VERSION, .command = invocation};
-  bool expectations_held = true;
-  std::vector<std::string> notes;
-  for (const models::Design* design : chosen) {
-    properties::SweepOptions sweep{.profile = options.profile,
-                                   .workload = models::Workload{.commands = options.commands},
-                                   .seed_start = options.seed_start,
-                                   .seeds = options.seeds};
-    // Wall time is measured here, outside the simulated world, for the engine figures only.
-    const auto started = std::chrono::steady_clock::now();
-    results::DesignResult result = properties::sweep(*design, sweep);
-    result.engine.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-    for (const auto& invariant : result.claimed) {
-      if (result.verdict(invariant) == results::Verdict::violated) {
-        expectations_held = false;
-        notes.push_back(fmt::format("{}: claimed invariant {} violated in {} of {} runs", result.design, invariant,
-                                    result.violations[invariant], result.runs));
-      }
-    }
-    const std::string expected = design->expected_violation();
-    if (!expected.empty() && result.verdict(expected) != results::Verdict::violated) {
-      expectations_held = false;
-      notes.push_back(fmt::format("{}: positive control not caught: no run violated {}", result.design, expected));
-    }
-    for (const auto& example : result.counterexamples) {
-      notes.push_back(fmt::format("{}: first {} violation at seed {}: {}\n    replay: {}", result.design,
-                                  example.invariant, example.seed, example.explanation, example.replay));
-      break;
-    }
-    report.results.push_back(std::move(result));
-  }
-
-  std::printf("\n%s\n", reports::summary_table(report.results).c_str());
-  for (const auto& note : notes) std::printf("%s\n", note.c_str());
-  if (auto problem = reports::write_file_atomically(options.report, reports::to_json(report).dump(2) + "\n"))
-    throw UsageError(*problem);
-  std::printf("\nreport: %s\n", options.report.c_str());
-  return expectations_held ? exit_ok : exit_expectation_failed;
+  // The sweep itself, its progress, interrupts, shards and report: apps/src/sweep_command.cpp.
+  return run_sweep_command(options, chosen, invocation);
 }
 
 std::string read_file(const std::string& path) {
@@ -256,7 +209,8 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   CLI::App app{
       "faultline: finds lost and phantom events in event-driven designs by deterministic simulation.\n"
       "Exit codes: 0 every expectation held; 1 an expectation failed (a claimed invariant violated,\n"
-      "or a positive control not caught); 2 usage or input error; 3 nondeterminism or internal error."};
+      "or a positive control not caught) or the sweep was interrupted; 2 usage or input error;\n"
+      "3 nondeterminism or internal error."};
   app.name("faultline");
   app.set_version_flag("--version", FAULTLINE_VERSION);
   app.require_subcommand(1);
@@ -269,6 +223,19 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   run->add_option("--commands", run_options.commands, "commands per run")->check(CLI::Range(1U, 1'000'000U));
   run->add_option("--profile", run_options.profile, "the fault profile (see `faultline list`)");
   run->add_option("--report", run_options.report, "where to write the JSON report")->capture_default_str();
+  run->add_option("--jobs", run_options.jobs, "threads that run seeds (the results are the same for any value)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->capture_default_str();
+  run->add_option("--shard", run_options.shard,
+                  "run the I-th of N contiguous slices of the seeds (merge them with merge)")
+      ->type_name("I/N");
+  run->add_flag("--check-determinism", run_options.check_determinism,
+                "rerun every 20th seed and fail (exit 3) if a trace hash differs");
+
+  MergeCommandOptions merge_options;
+  auto* merge = app.add_subcommand("merge", "combine shard reports (run --shard I/N) into the whole sweep's report");
+  merge->add_option("OUT", merge_options.out, "where to write the merged report")->required();
+  merge->add_option("SHARD", merge_options.shards, "the shards' reports, every shard once")->required();
 
   ReplayOptions replay_options;
   auto* replay = app.add_subcommand("replay", "rerun one scenario, tell its story and print its trace hash");
@@ -284,11 +251,37 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
 
   auto* list = app.add_subcommand("list", "list designs, fault profiles, fault kinds and named points");
 
+  TimelineOptions timeline_options;
+  auto* timeline = add_timeline_command(app, timeline_options);
+
+  ExploreCommandOptions explore_options;
+  auto* explore = app.add_subcommand(
+      "explore", "crash every named point the workload reaches (depth 1) and ordered pairs of them (depth 2)");
+  explore->add_option("--design", explore_options.design, "the design")->required();
+  explore->add_option("--commands", explore_options.commands, "commands in the workload")
+      ->check(CLI::Range(1U, 1'000U))
+      ->capture_default_str();
+  explore->add_option("--depth", explore_options.depth, "1: every crash site; 2: also ordered pairs of sites")
+      ->check(CLI::Range(1U, 2U))
+      ->capture_default_str();
+  explore->add_option("--seed", explore_options.seed, "the seed of every run")->check(seed_validator());
+  explore->add_option("--pairs-max", explore_options.pairs_max, "pairs tried at depth 2 (an even spread past it)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  explore->add_option("--hits-max", explore_options.hits_per_point_max, "crash sites per point (default: every hit)")
+      ->check(CLI::Range(1U, std::numeric_limits<std::uint32_t>::max()));
+  explore->add_option("--save-counterexamples", explore_options.save_counterexamples,
+                      "write each failure's scenario JSON into this existing folder");
+
   // An unknown subcommand gets a clearer message than the parser's.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
-    if (first != "run" && first != "replay" && first != "list") {
-      std::fprintf(stderr, "faultline: error: unknown subcommand '%s' (expected run, replay or list)\n", first.c_str());
+    if (first != "run" && first != "replay" && first != "list" && first != "explore" && first != "timeline" &&
+        first != "merge") {
+      std::fprintf(
+          stderr,
+          "faultline: error: unknown subcommand '%s' (expected run, merge, replay, explore, timeline or list)\n",
+          first.c_str());
       return exit_usage;
     }
   }
@@ -313,6 +306,9 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
       return run_replay(replay_options, designs);
     }
     if (list->parsed()) return run_list(designs);
+    if (merge->parsed()) return run_merge_command(merge_options);
+    if (explore->parsed()) return run_explore(explore_options, designs);
+    if (timeline->parsed()) return run_timeline(timeline_options, designs);
   } catch (const UsageError& error) {
     std::fprintf(stderr, "faultline: error: %s\n", error.what());
     return exit_usage;

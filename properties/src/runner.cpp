@@ -1,10 +1,8 @@
-// Running, judging, explaining and sweeping.
+// Running, judging and explaining one scenario (the sweep over many is sweep.cpp).
 #include "faultline/properties/runner.h"
 
-#include <cassert>
 #include <cstdio>
 
-#include "faultline/properties/scenario_json.h"
 #include "faultline/sim/faults.h"
 
 namespace faultline::properties {
@@ -97,57 +95,6 @@ std::string story_from_trace(const std::vector<sim::TraceRecord>& trace, const C
 std::string story(const models::Scenario& scenario, const models::Design& design, const CheckReport& checks) {
   const auto observation = models::run_scenario(scenario, design, sim::TraceCapture::full);
   return story_from_trace(observation.trace, checks);
-}
-
-results::DesignResult sweep(const models::Design& design, const SweepOptions& options) {
-  const sim::FaultProfile* profile = sim::find_fault_profile(options.profile);
-  assert(profile != nullptr && "the caller validates the profile name");
-  results::DesignResult result;
-  result.design = design.name();
-  result.profile = options.profile;
-  result.commands = options.workload.commands;
-  result.claimed = design.claims();
-  result.expected_violation = design.expected_violation();
-  result.seed_first = options.seed_start;
-  result.seed_last = options.seed_start;
-  for (const char* invariant : results::invariant_ids) result.violations[invariant] = 0;
-
-  std::map<std::string, std::size_t> examples;
-  std::uint64_t failing = 0;
-  for (std::uint64_t index = 0; index < options.seeds; ++index) {
-    if (options.stop != nullptr && options.stop->load()) break;
-    const std::uint64_t seed = options.seed_start + index;
-    const models::Scenario scenario = models::scenario_for_seed(design, seed, options.workload, *profile);
-    const RunVerdict verdict = run_once(scenario, design);
-
-    ++result.runs;
-    result.seed_last = seed;
-    result.engine.events += verdict.events;
-    result.engine.simulated_us += verdict.simulated_us;
-    result.lost_events += verdict.checks.lost_events;
-    result.phantom_events += verdict.checks.phantom_events;
-    result.duplicate_deliveries += verdict.checks.duplicate_deliveries;
-    if (verdict.checks.duplicate_deliveries > 0) ++result.runs_with_duplicates;
-    for (const auto& [point, hits] : verdict.coverage) result.point_coverage[point] += hits;
-    if (!verdict.checks.violations.empty()) ++failing;
-
-    for (const auto& violation : verdict.checks.violations) {
-      ++result.violations[violation.invariant];
-      if (examples[violation.invariant]++ >= options.counterexamples_per_invariant) continue;
-      const auto observation = models::run_scenario(scenario, design, sim::TraceCapture::full);
-      result.counterexamples.push_back(results::Counterexample{
-          .seed = seed,
-          .invariant = violation.invariant,
-          .explanation = violation.explanation,
-          .story = story_from_trace(observation.trace, verdict.checks),
-          .trace_hash = sim::hash_hex(observation.trace_hash),
-          .replay = replay_command(scenario),
-          .scenario_json = scenario_to_json(scenario),
-      });
-    }
-    if (options.progress) options.progress(result.runs, failing);
-  }
-  return result;
 }
 
 }  // namespace faultline::properties

@@ -34,12 +34,15 @@ json fault_to_json(const sim::Fault& fault) {
   throw ScenarioError(message);
 }
 
+// User text quoted in a message, escaped as JSON so the message stays on one line.
+std::string json_quoted(const std::string& text) { return json(text).dump(); }
+
 void expect_only(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
   if (!object.is_object()) fail(where + " must be a JSON object");
   for (const auto& [key, value] : object.items()) {
     bool known = false;
     for (const char* name : allowed) known = known || key == name;
-    if (!known) fail(where + " has an unknown key \"" + key + "\"");
+    if (!known) fail(where + " has an unknown key " + json_quoted(key));
   }
 }
 
@@ -65,7 +68,7 @@ std::string read_node(const json& object, const char* key, const std::string& wh
                       const std::vector<std::string>& nodes) {
   std::string node = read_string(object, key, where);
   if (std::find(nodes.begin(), nodes.end(), node) == nodes.end())
-    fail(where + "." + key + " names an unknown node \"" + node + "\"");
+    fail(where + "." + key + " names an unknown node " + json_quoted(node));
   return node;
 }
 
@@ -76,7 +79,7 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
   if (!object.contains("kind")) fail(where + " has no \"kind\"");
   const std::string kind_name = read_string(object, "kind", where);
   const auto kind = sim::fault_kind_from_string(kind_name);
-  if (!kind) fail(where + ".kind \"" + kind_name + "\" is not a fault kind");
+  if (!kind) fail(where + ".kind " + json_quoted(kind_name) + " is not a fault kind");
   sim::Fault fault{.kind = *kind};
   if (object.contains("point")) {
     if (object.contains("at_us")) fail(where + " has both \"point\" and \"at_us\"");
@@ -88,6 +91,7 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
         fault.kind != sim::FaultKind::crash_with_disk_loss)
       fail(where + ": only crash and pause faults can strike at a named point");
   } else {
+    if (object.contains("hit")) fail(where + " has \"hit\" without \"point\"");
     if (!object.contains("at_us")) fail(where + " needs \"at_us\" or \"point\"");
     fault.at = sim::Instant{read_integer(object, "at_us", where, 0, time_max_us)};
   }
@@ -151,7 +155,7 @@ Enum read_enum(const json& object, const char* key, const std::string& where,
     if (text == name) return value;
     known += (known.empty() ? "" : ", ") + std::string(name);
   }
-  fail(where + "." + key + " \"" + text + "\" is not one of: " + known);
+  fail(where + "." + key + " " + json_quoted(text) + " is not one of: " + known);
 }
 
 json settings_to_json(const models::Settings& settings) {
@@ -223,7 +227,7 @@ models::Scenario scenario_from_json(std::string_view text, const models::DesignR
     const auto colon = message.find("parse error");
     fail("not valid JSON: " + (colon == std::string::npos ? message : message.substr(colon)));
   }
-  if (!duplicate.empty()) fail("the key \"" + duplicate + "\" appears twice in one object");
+  if (!duplicate.empty()) fail("the key " + json_quoted(duplicate) + " appears twice in one object");
   try {
     expect_only(document, "scenario",
                 {"design", "seed", "profile", "workload", "settings", "liveness_bound_us", "faults"});

@@ -87,6 +87,13 @@ json to_json(const results::Report& report) {
   out["results"] = list;
   // Wall-clock figures differ from run to run: they live apart from the deterministic part.
   out["engine"] = engine;
+  if (report.shard) {
+    out["shard"] = {
+        {"index", report.shard->index},
+        {"count", report.shard->count},
+        {"sweep_seeds", {{"first", report.shard->sweep_seed_first}, {"last", report.shard->sweep_seed_last}}},
+        {"counterexamples_per_invariant", report.shard->counterexamples_per_invariant}};
+  }
   return out;
 }
 

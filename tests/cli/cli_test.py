@@ -184,6 +184,12 @@ BAD_INPUT = {
         absent=["{root}/r.json"]),
     "ScenarioDuplicateKey": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "seed"],
                                               scenario=b'{"design": "outbox-polling", "seed": 1, "seed": 2}'),
+    "ExploreDepthThree": BadInput(["explore", "--design", "outbox-polling", "--depth", "3"], ["--depth", "3"]),
+    "ExploreWithoutDesign": BadInput(["explore"], ["--design"]),
+    "ExploreUnknownDesign": BadInput(["explore", "--design", "nope"], ["design", "nope"]),
+    "ExploreCounterexamplesInMissingFolder": BadInput(
+        ["explore", "--design", "dual-write-db-first", "--save-counterexamples", "/nonexistent/dir"],
+        ["--save-counterexamples", "/nonexistent/dir"], absent=["/nonexistent/dir", "/nonexistent"]),
 }
 
 
@@ -247,7 +253,8 @@ def check_bad_input(context, case):
 
 def sweep(context, folder, report="out.json"):
     """Runs `faultline run --design D... --seeds 50 --report REPORT` in folder; returns (stdout, report text)."""
-    args = ["run", "--seeds", SWEEP_SEEDS, "--report", report]
+    # 20 commands per run keep the sweep quick in sanitizer builds too.
+    args = ["run", "--seeds", SWEEP_SEEDS, "--commands", "20", "--report", report]
     for design in DESIGNS:
         args += ["--design", design]
     code, stdout, stderr = context.run(args, cwd=folder)
@@ -327,7 +334,7 @@ def case_report_matches_schema(context):
         schema_error_line(error) for error in errors[:20]))
 
     designs = "".join(f" --design {design}" for design in DESIGNS)
-    expect(report["command"] == f"faultline run --seeds {SWEEP_SEEDS} --report out.json{designs}",
+    expect(report["command"] == f"faultline run --seeds {SWEEP_SEEDS} --commands 20 --report out.json{designs}",
            f"the report's command is {report['command']!r}")
     designs = [result["design"] for result in report["results"]]
     expect(sorted(designs) == sorted(DESIGNS), f"the report has results for {designs}, expected {list(DESIGNS)}")
@@ -389,7 +396,7 @@ def case_report_is_deterministic(context):
 def case_replay_prints_the_same_hash_twice(context):
     with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
         example = first_counterexample(context, folder)
-        args = ["replay", "--design", "dual-write-db-first", "--seed", str(example["seed"])]
+        args = ["replay", "--design", "dual-write-db-first", "--seed", str(example["seed"]), "--commands", "20"]
         hashes = []
         for attempt in range(2):
             code, stdout, stderr = context.run(args, cwd=folder)
@@ -407,7 +414,8 @@ def case_replay_prints_the_same_hash_twice(context):
 def case_replay_writes_trace_as_json_lines(context):
     with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
         example = first_counterexample(context, folder)
-        args = ["replay", "--design", "dual-write-db-first", "--seed", str(example["seed"]), "--trace", "t.jsonl"]
+        args = ["replay", "--design", "dual-write-db-first", "--seed", str(example["seed"]), "--commands", "20",
+                "--trace", "t.jsonl"]
         code, stdout, stderr = context.run(args, cwd=folder)
         expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstderr:\n{stderr}")
         expect(sorted(os.listdir(folder)) == ["out.json", "t.jsonl"],
@@ -467,9 +475,328 @@ def case_help_mentions_exit_codes(context):
     for code_number in "0123":
         expect(re.search(rf"\b{code_number}\b", text[position:]), f"`faultline --help` does not explain exit code "
                f"{code_number}:\n{stdout}")
-    for subcommand in ("run", "replay", "list"):
+    for subcommand in ("run", "replay", "list", "explore"):
         expect(re.search(rf"^\s+{subcommand}\s", stdout, re.MULTILINE),
                f"`faultline --help` does not list the {subcommand} subcommand")
+
+
+# ---------------------------------------------------------------------------------
+# Parallel sweeps, shards and their merge, interrupts, the determinism check.
+# ---------------------------------------------------------------------------------
+
+# Small sweeps: two designs (a positive control and a correct design), 20 seeds of 20
+# commands, so each case takes a second or two.
+SMALL_SWEEP = ["--seeds", "20", "--commands", "20", "--design", "dual-write-db-first", "--design", "outbox-polling"]
+
+BAD_INPUT.update({
+    "JobsZero": BadInput(["run", "--seeds", "1", "--jobs", "0", "--report", "{root}/r.json"], ["--jobs"],
+                         absent=["{root}/r.json"]),
+    "ShardNotAFraction": BadInput(["run", "--seeds", "4", "--shard", "half", "--report", "{root}/r.json"],
+                                  ["--shard", "half"], absent=["{root}/r.json"]),
+    "ShardIndexPastCount": BadInput(["run", "--seeds", "4", "--shard", "4/3", "--report", "{root}/r.json"],
+                                    ["--shard", "4/3"], absent=["{root}/r.json"]),
+    "ShardIndexZero": BadInput(["run", "--seeds", "4", "--shard", "0/3", "--report", "{root}/r.json"],
+                               ["--shard", "0/3"], absent=["{root}/r.json"]),
+    "ShardsOutnumberSeeds": BadInput(["run", "--seeds", "2", "--shard", "1/3", "--report", "{root}/r.json"],
+                                     ["--shard", "1/3"], absent=["{root}/r.json"]),
+    "MergeWithoutShards": BadInput(["merge", "{root}/merged.json"], ["SHARD"], absent=["{root}/merged.json"]),
+})
+
+
+def schema_validator(context):
+    try:
+        import jsonschema
+    except ImportError:
+        raise Failure("python3-jsonschema is missing: run scripts/deps.sh")
+    with open(context.schema, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def expect_valid(validator, report, what):
+    errors = sorted(validator.iter_errors(report), key=lambda error: list(error.absolute_path))
+    expect(not errors, f"{what} does not match reports/schema/report.schema.json:\n" + "\n".join(
+        schema_error_line(error) for error in errors[:20]))
+
+
+def run_small_sweep(context, folder, extra, report="out.json"):
+    """Runs `faultline run SMALL_SWEEP... --report REPORT EXTRA...`; returns (stdout, report text)."""
+    args = ["run"] + SMALL_SWEEP + ["--report", report] + extra
+    code, stdout, stderr = context.run(args, cwd=folder)
+    expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstdout:\n{stdout}\nstderr:\n{stderr}")
+    expect(stderr == "", f"`{shown(args)}` printed on stderr (stderr is no terminal here):\n{stderr}")
+    with open(os.path.join(folder, report), encoding="utf-8") as handle:
+        return stdout, handle.read()
+
+
+def results_text(text):
+    # Keys are written sorted: `results` is followed by `schema_version` (and, in a shard, `shard`).
+    return text[text.index('"results"'):text.index('"schema_version"')]
+
+
+def expect_same_simulated_engine(one, other, what):
+    """Events and simulated time repeat; only the wall-clock figures may differ."""
+    expect(len(one) == len(other), f"{what}: {len(one)} and {len(other)} engine entries")
+    for first, second in zip(one, other):
+        for key in ("design", "events", "simulated_us"):
+            expect(first[key] == second[key],
+                   f"{what}: engine figure {key} of {first['design']} differs: {first[key]} vs {second[key]}")
+
+
+def case_two_jobs_write_the_same_results_as_one(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as one, \
+            tempfile.TemporaryDirectory(prefix="faultline-cli-") as two:
+        _, one_text = run_small_sweep(context, one, ["--jobs", "1"])
+        _, two_text = run_small_sweep(context, two, ["--jobs", "2"])
+    expect(results_text(one_text) == results_text(two_text),
+           "`--jobs 2` wrote other `results` than `--jobs 1`; the first difference is near: "
+           + next((f"{a!r} vs {b!r}" for a, b in zip(results_text(one_text).splitlines(),
+                                                      results_text(two_text).splitlines()) if a != b), "(the end)"))
+    expect_same_simulated_engine(parse_report(one_text)["engine"], parse_report(two_text)["engine"],
+                                 "--jobs 1 and --jobs 2")
+
+
+def write_shards(context, folder, count, extra_per_shard=None):
+    """Runs the small sweep as `count` shards in folder (shard I writes sI.json); returns the file names."""
+    names = []
+    for index in range(1, count + 1):
+        name = f"s{index}.json"
+        extra = (extra_per_shard or {}).get(index, [])
+        args = ["run"] + SMALL_SWEEP + extra + ["--report", name, "--shard", f"{index}/{count}"]
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        names.append(name)
+    return names
+
+
+def case_merged_shards_equal_one_machine(context):
+    validator = schema_validator(context)
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as shards, \
+            tempfile.TemporaryDirectory(prefix="faultline-cli-") as whole:
+        names = write_shards(context, shards, 3)
+        shard_reports = []
+        for name in names:
+            with open(os.path.join(shards, name), encoding="utf-8") as handle:
+                shard_reports.append(parse_report(handle.read()))
+            expect_valid(validator, shard_reports[-1], f"shard report {name}")
+        expect([report["shard"]["index"] for report in shard_reports] == [1, 2, 3],
+               f"the shard reports say they are shards {[report.get('shard') for report in shard_reports]}")
+        ranges = [(report["results"][0]["seeds"]["first"], report["results"][0]["seeds"]["last"])
+                  for report in shard_reports]
+        expect(ranges == [(1, 7), (8, 14), (15, 20)], f"3 shards of seeds 1..20 cover {ranges}, expected "
+               "1..7, 8..14, 15..20 (contiguous, the longer ones first)")
+
+        # Shards given out of order merge all the same.
+        args = ["merge", "merged.json", names[2], names[0], names[1]]
+        code, stdout, stderr = context.run(args, cwd=shards)
+        expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        expect(stderr == "", f"`{shown(args)}` printed on stderr:\n{stderr}")
+        expect("report: merged.json" in stdout, f"`{shown(args)}` did not say where it wrote the report:\n{stdout}")
+        with open(os.path.join(shards, "merged.json"), encoding="utf-8") as handle:
+            merged_text = handle.read()
+        # One machine, told to write the same file name, writes the same report.
+        _, whole_text = run_small_sweep(context, whole, [], report="merged.json")
+
+    merged = parse_report(merged_text)
+    expect_valid(validator, merged, "the merged report")
+    expect("shard" not in merged, "the merged report still says it is a shard")
+    expect(results_text(merged_text) == results_text(whole_text),
+           "the merged shards' `results` differ from one machine's; the first difference is near: "
+           + next((f"{a!r} vs {b!r}" for a, b in zip(results_text(merged_text).splitlines(),
+                                                      results_text(whole_text).splitlines()) if a != b), "(the end)"))
+    one_machine = parse_report(whole_text)
+    expect_same_simulated_engine(merged.pop("engine"), one_machine.pop("engine"), "merged shards and one machine")
+    expect(merged == one_machine, f"the merged report differs from one machine's outside `engine`: command "
+           f"{merged['command']!r} vs {one_machine['command']!r}")
+
+
+class BadMerge:
+    """A merge that must be refused: `shards` are the arguments after OUT (file names in
+    the folder, made by write_shards unless `prepare` writes them); `names` are fragments
+    the error line must contain."""
+
+    def __init__(self, shards, names, extra_per_shard=None, prepare=None):
+        self.shards = shards
+        self.names = names
+        self.extra_per_shard = extra_per_shard
+        self.prepare = prepare
+
+
+def write_file(name, contents):
+    def prepare(folder):
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(contents)
+    return prepare
+
+
+BAD_MERGES = {
+    "MissingFile": BadMerge(["s1.json", "s2.json", "gone.json"], ["gone.json"]),
+    "MalformedJson": BadMerge(["s1.json", "s2.json", "broken.json"], ["broken.json", "JSON"],
+                              prepare=write_file("broken.json", b'{"schema_version": 1, "results": [')),
+    "NotAReport": BadMerge(["s1.json", "s2.json", "list.json"], ["list.json", "object"],
+                           prepare=write_file("list.json", b"[1, 2, 3]")),
+    "MismatchedDesignSets": BadMerge(["s1.json", "s2.json", "s3.json"], ["s1.json", "s2.json", "designs"],
+                                     extra_per_shard={2: ["--design", "outbox-cdc"]}),
+    "OverlappingShards": BadMerge(["s1.json", "s2.json", "s2.json", "s3.json"], ["s2.json", "2/3", "overlap"]),
+    "MissingShard": BadMerge(["s1.json", "s3.json"], ["2/3", "missing"]),
+    "WholeSweepReport": BadMerge(["s1.json", "whole.json"], ["whole.json", "shard"]),
+}
+
+
+def check_bad_merge(context, case):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        write_shards(context, folder, 3, case.extra_per_shard)
+        if "whole.json" in case.shards:
+            run_small_sweep(context, folder, [], report="whole.json")
+        if case.prepare:
+            case.prepare(folder)
+        args = ["merge", "merged.json"] + case.shards
+        before = snapshot(folder)
+        code, stdout, stderr = context.run(args, cwd=folder)
+        after = snapshot(folder)
+    command = shown(args)
+    lines = stderr.splitlines()
+    expect(code == 2, f"`{command}` exited {code}, expected 2 (usage or input error)\nstdout:\n{stdout}\n"
+           f"stderr:\n{stderr}")
+    expect(len(lines) == 1, f"`{command}` printed {len(lines)} lines on stderr, expected exactly one:\n{stderr}")
+    expect(lines[0].startswith("faultline: error: "),
+           f"`{command}`: the error line does not start with 'faultline: error: ':\n{lines[0]}")
+    for name in case.names:
+        expect(name in lines[0], f"`{command}`: the error line does not name {name!r}:\n{lines[0]}")
+    expect(stdout == "", f"`{command}` printed on stdout although it refused the input:\n{stdout[:2000]}")
+    expect(before == after, f"`{command}` touched files although it refused the input: "
+           f"{sorted(set(after) ^ set(before)) or 'changed contents'}")
+
+
+def case_sigint_writes_a_valid_interrupted_report(context):
+    import signal
+    import time
+    validator = schema_validator(context)
+    seeds = 100_000
+    args = ["run", "--design", "outbox-polling", "--seeds", str(seeds), "--commands", "200", "--jobs", "2",
+            "--report", "out.json"]
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        process = subprocess.Popen([context.faultline] + args, cwd=folder, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        try:
+            # The first line is printed before the first run starts; then let it sweep a while.
+            first_line = process.stdout.readline().decode("utf-8", errors="replace")
+            expect(first_line.startswith("faultline run:"), f"`{shown(args)}` began with {first_line!r}")
+            time.sleep(1.0)
+            expect(process.poll() is None, f"`{shown(args)}` ended within a second, before it could be interrupted")
+            process.send_signal(signal.SIGINT)
+            rest, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise Failure(f"`{shown(args)}` did not stop within 30 s of SIGINT")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        stdout = first_line + rest.decode("utf-8", errors="replace")
+        stderr = stderr.decode("utf-8", errors="replace")
+        expect(process.returncode == 1, f"`{shown(args)}` exited {process.returncode} after SIGINT, expected 1\n"
+               f"stdout:\n{stdout}\nstderr:\n{stderr}")
+        expect(re.search(r"^interrupted by SIGINT: \d+ of 100000 runs finished", stdout, re.MULTILINE),
+               f"`{shown(args)}` did not say it was interrupted:\n{stdout}")
+        expect(sorted(os.listdir(folder)) == ["out.json"],
+               f"the interrupted sweep left {sorted(os.listdir(folder))}, expected out.json only")
+        with open(os.path.join(folder, "out.json"), encoding="utf-8") as handle:
+            report = parse_report(handle.read())
+    expect_valid(validator, report, "the interrupted sweep's report")
+    expect(report["interrupted"] is True, f"the interrupted sweep's report says interrupted: {report['interrupted']}")
+    expect(len(report["results"]) == 1, f"the interrupted sweep's report has {len(report['results'])} results")
+    result = report["results"][0]
+    expect(0 < result["runs"] < seeds, f"the interrupted sweep's report holds {result['runs']} runs, expected "
+           f"some but fewer than {seeds}")
+    expect(result["seeds"] == {"first": 1, "last": result["runs"]},
+           f"{result['runs']} runs finished, but the report says seeds {result['seeds']}")
+
+
+def case_check_determinism_passes_on_a_healthy_build(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        stdout, _ = run_small_sweep(context, folder, ["--check-determinism", "--jobs", "2"])
+    # The first seed and every 20th after it are rerun: of seeds 1..20, seed 1 of each design.
+    reran = re.search(r"^determinism: reran (\d+) seeds; each gave the trace hash of its first run$", stdout,
+                      re.MULTILINE)
+    expect(reran, f"`faultline run --check-determinism` did not report its reruns:\n{stdout}")
+    expect(int(reran.group(1)) == 2, f"20 seeds of 2 designs: expected 2 reruns (seed 1 of each), got "
+           f"{reran.group(1)}")
+
+
+SWEEP_CASES = {f"Merge.Refuses{name}": (lambda context, case=case: check_bad_merge(context, case))
+               for name, case in BAD_MERGES.items()}
+SWEEP_CASES.update({
+    "Jobs.TwoJobsWriteTheSameResultsAsOne": case_two_jobs_write_the_same_results_as_one,
+    "Shard.MergedShardsEqualOneMachine": case_merged_shards_equal_one_machine,
+    "Interrupt.SigintWritesAValidInterruptedReport": case_sigint_writes_a_valid_interrupted_report,
+    "CheckDeterminism.PassesOnAHealthyBuild": case_check_determinism_passes_on_a_healthy_build,
+})
+
+
+# ---------------------------------------------------------------------------------
+# Systematic search: explore crashes every named point (depth 1) and pairs (depth 2).
+# ---------------------------------------------------------------------------------
+
+COVERAGE_LINE = re.compile(r"^points reached: (\d+); crash sites tried: (\d+) of (\d+)(?:; pairs tried: (\d+) of (\d+))?",
+                           re.MULTILINE)
+
+
+def explore(context, folder, args):
+    """Runs `faultline explore ARGS` in folder; returns stdout, and the coverage line's numbers."""
+    args = ["explore"] + args
+    code, stdout, stderr = context.run(args, cwd=folder)
+    expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstdout:\n{stdout[-3000:]}\nstderr:\n{stderr}")
+    expect(stderr == "", f"`{shown(args)}` printed on stderr:\n{stderr}")
+    coverage = COVERAGE_LINE.search(stdout)
+    expect(coverage, f"`{shown(args)}` printed no coverage line ('points reached: N; crash sites tried: ...'):\n"
+           f"{stdout[:3000]}")
+    return stdout, coverage
+
+
+def case_explore_finds_the_lost_event_with_certainty(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        os.mkdir(os.path.join(folder, "found"))
+        args = ["--design", "dual-write-db-first", "--depth", "1", "--save-counterexamples", "found"]
+        stdout, coverage = explore(context, folder, args)
+        points, tried, total = (int(coverage.group(index)) for index in (1, 2, 3))
+        expect(points > 0 and tried == total > 0, f"explore covered {points} points and {tried} of {total} crash sites")
+        expect(re.search(r"^verdict: caught: L violated in \d+ of \d+ runs$", stdout, re.MULTILINE),
+               f"explore did not catch dual-write-db-first losing an event:\n{stdout[-3000:]}")
+        # The textbook counterexample: one crash right after the commit.
+        textbook = re.search(r"^\s*(\d+)\. crash the node at service\.after_commit \(hit 1\)[^\n]*\n\s*=> L: ", stdout,
+                             re.MULTILINE)
+        expect(textbook, f"explore lists no single crash at service.after_commit losing an event:\n{stdout[-3000:]}")
+        number = textbook.group(1)
+        replay = re.search(rf"replay: faultline replay --scenario (found/explore-dual-write-db-first-{number}\.json)"
+                           rf"  \(trace-hash ([0-9a-f]{{16}})\)", stdout)
+        expect(replay, f"explore did not print the replay command of failure {number}:\n{stdout[-3000:]}")
+        args = ["replay", "--scenario", replay.group(1)]
+        code, replayed, stderr = context.run(args, cwd=folder)
+    expect(code == 0, f"`{shown(args)}` exited {code}\nstderr:\n{stderr}")
+    expect(trace_hashes(replayed, args) == replay.group(2),
+           f"replaying failure {number} gave a different trace hash than explore printed ({replay.group(2)})")
+
+
+def case_explore_finds_nothing_in_the_outbox_at_depth_two(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        stdout, coverage = explore(context, folder, ["--design", "outbox-polling", "--depth", "2"])
+        expect(not os.listdir(folder), f"explore wrote {os.listdir(folder)} without --save-counterexamples")
+    expect(coverage.group(4) is not None, f"explore --depth 2 printed no 'pairs tried' figure:\n{stdout[:3000]}")
+    pairs, pairs_total = int(coverage.group(4)), int(coverage.group(5))
+    expect(0 < pairs <= pairs_total, f"explore --depth 2 tried {pairs} of {pairs_total} pairs")
+    expect("failures:" not in stdout, f"explore found failures in outbox-polling:\n{stdout[-3000:]}")
+    expect(re.search(r"^verdict: L,P,A,O,EO,E hold at every crash site and pair tried", stdout, re.MULTILINE),
+           f"explore did not say the outbox kept its claims:\n{stdout[-3000:]}")
+
+
+EXPLORE_CASES = {
+    "Explore.FindsTheLostEventOfDualWriteWithCertainty": case_explore_finds_the_lost_event_with_certainty,
+    "Explore.FindsNothingInTheOutboxAtDepthTwo": case_explore_finds_nothing_in_the_outbox_at_depth_two,
+}
 
 
 CASES = {f"BadInput.{name}": (lambda context, case=case: check_bad_input(context, case))
@@ -483,6 +810,8 @@ CASES.update({
     "List.NamesTheDesignsAndProfiles": case_list_names_designs_and_profiles,
     "Help.MentionsTheExitCodes": case_help_mentions_exit_codes,
 })
+CASES.update(SWEEP_CASES)
+CASES.update(EXPLORE_CASES)
 
 
 def main(argv):

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,12 +48,35 @@ struct SweepOptions {
   std::uint64_t seed_start = 1;
   std::uint64_t seeds = 1'000;
   std::size_t counterexamples_per_invariant = 3;
-  // Called after each run (from the sweeping thread) with runs done and failing runs.
+  // Threads that run seeds, the calling thread included. The result does not depend on it:
+  // runs are folded into the result in seed order, whichever thread finished first.
+  std::size_t jobs = 1;
+  // Rerun the first seed and every n-th after it, and compare each rerun's trace hash with
+  // the first run's (0: rerun nothing). FoundationDB's unseed check, for --check-determinism.
+  std::uint64_t rerun_every = 0;
+  // Called after each run is folded in, with runs done and runs that violated any invariant;
+  // from whichever worker thread folded it, never from two threads at a time.
   std::function<void(std::uint64_t done, std::uint64_t failing)> progress;
-  // When set and true, the sweep stops after the current run.
+  // When set and true, the sweep takes no new seed: it finishes the runs in flight and
+  // returns the result of the seeds that ran, a contiguous range from seed_start.
   const std::atomic<bool>* stop = nullptr;
 };
 
+// A seed whose rerun hashed differently from its first run: the build is not deterministic.
+struct Nondeterminism {
+  std::uint64_t seed = 0;
+  std::uint64_t first_hash = 0;
+  std::uint64_t rerun_hash = 0;
+};
+
+struct SweepOutcome {
+  results::DesignResult result;
+  std::uint64_t reruns = 0;                      // seeds rerun to check determinism
+  std::optional<Nondeterminism> nondeterminism;  // the first such seed, in seed order
+};
+
+// Sweeps seeds [seed_start, seed_start + seeds) (see properties/src/sweep.cpp).
+SweepOutcome sweep_checked(const models::Design& design, const SweepOptions& options);
 results::DesignResult sweep(const models::Design& design, const SweepOptions& options);
 
 }  // namespace faultline::properties

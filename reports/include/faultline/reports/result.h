@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,12 +62,24 @@ struct DesignResult {
   }
 };
 
+// A report of one slice of a sweep split across machines (`faultline run --shard I/N`):
+// enough to check that shards belong together and to merge them into the report of the
+// whole sweep (reports/src/merge.cpp).
+struct Shard {
+  std::uint64_t index = 0;  // 1..count
+  std::uint64_t count = 0;
+  std::uint64_t sweep_seed_first = 0;  // the whole sweep's seeds, which the shards split into contiguous ranges
+  std::uint64_t sweep_seed_last = 0;
+  std::uint64_t counterexamples_per_invariant = 0;  // how many the sweep keeps per invariant, in seed order
+};
+
 struct Report {
   std::string tool = "faultline";
   std::string version;
   std::string command;  // the command line that produced it
   bool interrupted = false;
   std::vector<DesignResult> results;
+  std::optional<Shard> shard;  // only in a shard's report
 };
 
 }  // namespace faultline::results

@@ -1,0 +1,85 @@
+// `faultline merge`: read every shard strictly, merge (reports/src/merge.cpp), write the
+// merged report atomically. Nothing is written unless every shard was read and the set
+// checked.
+#include "merge_command.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "faultline/reports/json_report.h"
+#include "faultline/reports/merge.h"
+#include "faultline/reports/report_reader.h"
+#include "sweep_command.h"
+
+namespace faultline::app {
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_expectation_failed = 1;
+constexpr int exit_usage = 2;
+
+// Reports are a few megabytes at most; a larger file is not one of ours.
+constexpr std::uintmax_t report_bytes_max = std::uintmax_t{1} << 30;
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "faultline: error: %s\n", message.c_str());
+  return exit_usage;
+}
+
+// The file's contents, or an error line.
+std::optional<std::string> read_report_file(const std::string& path, std::string& contents) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) return "cannot read shard report " + path + ": it is a directory";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read shard report " + path + ": " + std::strerror(errno);
+  const auto size = std::filesystem::file_size(path, error);
+  if (!error && size > report_bytes_max) return "shard report " + path + " is larger than 1 GiB: not a report";
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return "cannot read shard report " + path;
+  contents = text.str();
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run_merge_command(const MergeCommandOptions& options) {
+  if (auto problem = reports::check_writable(options.out)) return usage_error(*problem);
+  std::vector<reports::ShardReport> shards;
+  for (const auto& path : options.shards) {
+    std::string contents;
+    if (auto problem = read_report_file(path, contents)) return usage_error(*problem);
+    try {
+      shards.push_back(reports::ShardReport{.path = path, .report = reports::report_from_json(contents)});
+    } catch (const reports::ReportError& error) {
+      return usage_error(path + ": " + error.what());
+    }
+  }
+  results::Report merged;
+  try {
+    merged = reports::merge_shards(shards, options.out);
+  } catch (const reports::MergeError& error) {
+    return usage_error(error.what());
+  }
+
+  const results::Shard& sweep = *shards.front().report.shard;
+  std::printf("faultline merge: %llu shards of seeds %llu..%llu into %s\n",
+              static_cast<unsigned long long>(sweep.count), static_cast<unsigned long long>(sweep.sweep_seed_first),
+              static_cast<unsigned long long>(sweep.sweep_seed_last), options.out.c_str());
+  std::vector<std::string> notes;
+  const bool held = judge_expectations(merged.results, notes);
+  std::printf("\n%s\n", reports::summary_table(merged.results).c_str());
+  for (const auto& note : notes) std::printf("%s\n", note.c_str());
+  if (auto problem = reports::write_file_atomically(options.out, reports::to_json(merged).dump(2) + "\n"))
+    return usage_error(*problem);
+  std::printf("\nreport: %s\n", options.out.c_str());
+  return held ? exit_ok : exit_expectation_failed;
+}
+
+}  // namespace faultline::app
