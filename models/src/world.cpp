@@ -173,18 +173,50 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
 
   // Liveness phase: everything heals; every change committed must be applied within the bound.
   simulation.begin_liveness();
-  const auto drained = [&] {
-    const auto tables = Database::durable_tables(simulation.disk(database_id));
-    std::set<std::string> applied;
-    for (const auto& effect : all_effects()) applied.insert(effect.event.event_id);
-    // Every committed change (an order, or an event-store event) must have its effect.
-    for (const char* table : {tables::orders, tables::events}) {
-      const auto rows = tables.find(table);
-      if (rows == tables.end()) continue;
-      for (const auto& [id, row] : rows->second)
-        if (applied.count(event_id_for(row.command)) == 0) return false;
+  // Drained: every committed change (an order, or an event-store event) has its
+  // effect. Checked often, so it reads only what became durable since the last check
+  // (no fault strikes in the liveness phase, so durable prefixes only grow).
+  struct Scanned {
+    std::size_t records = 0;
+    void rewind_if_shrunk(std::size_t durable) {
+      if (durable < records) records = 0;
     }
-    return true;
+  };
+  Scanned changes_scanned, effects_scanned;
+  std::vector<Scanned> consumer_logs_scanned(consumer_ids.size());
+  std::set<std::int64_t> waiting;  // committed commands not yet applied
+  std::set<std::int64_t> applied;
+  const auto scan_inserts = [](const sim::Disk& disk, Scanned& scanned, auto&& visit) {
+    const auto* wal = disk.find<sim::DurableLog<WalRecord>>(Database::wal_name);
+    if (wal == nullptr) return;
+    const auto durable = wal->durable();
+    scanned.rewind_if_shrunk(durable.size());
+    for (; scanned.records < durable.size(); ++scanned.records)
+      for (const Write& write : durable[scanned.records].writes)
+        if (write.kind == WriteKind::insert) visit(write);
+  };
+  const auto drained = [&] {
+    scan_inserts(simulation.disk(database_id), changes_scanned, [&](const Write& write) {
+      if ((write.table == tables::orders || write.table == tables::events) && applied.count(write.row.command) == 0)
+        waiting.insert(write.row.command);
+    });
+    const auto mark_applied = [&](std::int64_t command) {
+      applied.insert(command);
+      waiting.erase(command);
+    };
+    scan_inserts(simulation.disk(consumer_database_id), effects_scanned, [&](const Write& write) {
+      if (write.table == consumer_tables::effects) mark_applied(write.row.command);
+    });
+    for (std::size_t index = 0; index < consumer_ids.size(); ++index) {
+      const auto* log =
+          simulation.disk(consumer_ids[index]).find<sim::DurableLog<AppliedEffect>>(Consumer::effects_name);
+      if (log == nullptr) continue;
+      const auto durable = log->durable();
+      Scanned& scanned = consumer_logs_scanned[index];
+      scanned.rewind_if_shrunk(durable.size());
+      for (; scanned.records < durable.size(); ++scanned.records) mark_applied(durable[scanned.records].event.command);
+    }
+    return waiting.empty();
   };
   observation.drained =
       simulation.run_until(drained, observation.safety_end + scenario.liveness_bound, drain_check_interval);
