@@ -97,10 +97,11 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
   std::map<std::string, const models::StoredRecord*> previous;
   for (const auto& record : history.appends) {
     const auto earlier = previous.find(record.event.event_id);
+    const models::StoredRecord* before_record = earlier == previous.end() ? nullptr : earlier->second;
     previous[record.event.event_id] = &record;
-    if (earlier == previous.end()) continue;
+    if (before_record == nullptr) continue;
     ++report.duplicate_appends;
-    const models::Event& before = earlier->second->event;
+    const models::Event& before = before_record->event;
     const bool retried = record.event.attempt > 1;
     const bool restarted = record.event.publisher_incarnation != before.publisher_incarnation;
     const bool faulted = !history.faults.empty();

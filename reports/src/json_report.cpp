@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -31,6 +32,17 @@ const char* verdict_name(results::Verdict verdict) {
 
 }  // namespace
 
+std::pair<double, double> wilson_interval(std::uint64_t successes, std::uint64_t trials) {
+  if (trials == 0) return {0.0, 1.0};
+  constexpr double z = 1.959963984540054;  // the 97.5th percentile of the standard normal
+  const double n = static_cast<double>(trials);
+  const double p = static_cast<double>(successes) / n;
+  const double denominator = 1.0 + z * z / n;
+  const double centre = (p + z * z / (2.0 * n)) / denominator;
+  const double half_width = z * std::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denominator;
+  return {std::max(0.0, centre - half_width), std::min(1.0, centre + half_width)};
+}
+
 json to_json(const results::DesignResult& result) {
   json out = json::object();
   out["design"] = result.design;
@@ -41,6 +53,15 @@ json to_json(const results::DesignResult& result) {
   out["claimed"] = result.claimed;
   out["expected_violation"] = result.expected_violation;
   out["violations"] = result.violations;
+  // Violation rates with 95% Wilson score intervals: honest bounds even at 0 of n.
+  json rates = json::object();
+  for (const auto& [invariant, count] : result.violations) {
+    const auto [low, high] = wilson_interval(count, result.runs);
+    rates[invariant] = {
+        {"rate", result.runs == 0 ? 0.0 : static_cast<double>(count) / static_cast<double>(result.runs)},
+        {"wilson95", {low, high}}};
+  }
+  out["rates"] = rates;
   json verdicts = json::object();
   for (const auto& [invariant, count] : result.violations)
     verdicts[invariant] = verdict_name(result.verdict(invariant));

@@ -165,7 +165,7 @@ results::Counterexample read_counterexample(const json& value, const std::string
 
 results::DesignResult read_design_result(const json& value, const std::string& where) {
   expect_keys(value, where,
-              {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations",
+              {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations", "rates",
                "verdicts", "duplicates", "lost_events", "phantom_events", "point_coverage", "counterexamples"});
   results::DesignResult result;
   result.design = read_design_name(value, where);
@@ -212,6 +212,10 @@ results::DesignResult read_design_result(const json& value, const std::string& w
       fail(at(at(where, "verdicts"), id) + " is " + shown(verdicts.at(id)) + ", but the counts and claims make it " +
            shown(verdict));
   }
+
+  // Rates follow from the counts too: checked against them, then written afresh.
+  if (value.at("rates") != to_json(result).at("rates"))
+    fail(at(where, "rates") + " do not follow from the violation counts and runs");
 
   const std::string duplicates_place = at(where, "duplicates");
   const json& duplicates = value.at("duplicates");

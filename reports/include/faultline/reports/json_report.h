@@ -15,6 +15,9 @@ namespace faultline::reports {
 inline constexpr int schema_version = 1;
 
 nlohmann::json to_json(const results::DesignResult& result);
+
+// The 95% Wilson score interval of a proportion (successes of trials), as [low, high].
+std::pair<double, double> wilson_interval(std::uint64_t successes, std::uint64_t trials);
 nlohmann::json to_json(const results::Report& report);
 
 // Writes `contents` to `path` atomically. Returns an error message (one line) on failure.

@@ -1,0 +1,517 @@
+// Unit tests of the invariant checkers (design.md section 6).
+// Goal: each checker reports the violation it exists to catch, with its invariant id,
+// an explanation naming the event, command, key or stream involved, and the right
+// counters, and stays quiet on a clean history, including the edge cases that tell an
+// allowed anomaly (an unknown outcome, an explained duplicate, another key's event
+// interleaving) from a real one.
+// Method: hand-made properties::History values, built field by field the way
+// History::from fills them (no simulation), each with one planted violation or none;
+// every checker is called on its own, and check_all once on a clean history.
+#include "faultline/properties/checkers.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+#include "faultline/models/design.h"
+#include "faultline/properties/history.h"
+
+namespace faultline {
+namespace {
+
+using properties::CheckReport;
+using properties::History;
+
+const std::string projection = "projection";
+const std::string billing = "billing";
+
+models::Event event(std::int64_t command, const std::string& key, std::uint32_t incarnation = 1,
+                    std::uint32_t attempt = 1) {
+  models::Event result;
+  result.event_id = models::event_id_for(command);
+  result.key = key;
+  result.command = command;
+  result.order_id = command * 100;
+  result.publisher_incarnation = incarnation;
+  result.attempt = attempt;
+  return result;
+}
+
+// A change durably committed at `lsn`, and the client's record of its command.
+void commit(History& history, std::int64_t command, const std::string& key, std::uint64_t lsn,
+            models::Outcome outcome = models::Outcome::ok) {
+  models::Row row;
+  row.id = command * 100;
+  row.key = key;
+  row.command = command;
+  row.event_id = models::event_id_for(command);
+  history.committed_changes.emplace(command, row);
+  history.commit_lsn[command] = lsn;
+  models::CommandRecord record;
+  record.command = command;
+  record.key = key;
+  record.outcome = outcome;
+  record.order_id = row.id;
+  history.commands.emplace(command, record);
+}
+
+void append(History& history, const models::Event& appended) {
+  models::StoredRecord record;
+  record.offset = static_cast<std::int64_t>(history.appends.size());
+  record.event = appended;
+  history.appends.push_back(record);
+  ++history.appended[appended.event_id];
+  history.command_of_event[appended.event_id] = appended.command;
+}
+
+void apply(History& history, const std::string& group, const models::Event& applied, std::int64_t offset = 0) {
+  history.effects.push_back(models::AppliedEffect{group, applied, 0, offset});
+  ++history.applied[group][applied.event_id];
+  history.command_of_event[applied.event_id] = applied.command;
+}
+
+// Command `command` committed, appended once and applied once by every group.
+void deliver(History& history, std::int64_t command, const std::string& key, std::uint64_t lsn) {
+  commit(history, command, key, lsn);
+  append(history, event(command, key));
+  for (const auto& group : history.groups) apply(history, group, event(command, key));
+}
+
+History with_groups(std::vector<std::string> groups = {projection}) {
+  History history;
+  history.groups = std::move(groups);
+  history.drained = true;
+  return history;
+}
+
+History clean_history() {
+  History history = with_groups({projection, billing});
+  deliver(history, 1, "k1", 10);
+  deliver(history, 2, "k2", 20);
+  deliver(history, 3, "k1", 30);
+  history.stream_versions["s1"] = {1, 2, 3};
+  return history;
+}
+
+// --- L ------------------------------------------------------------------------
+
+TEST(NoLostEvent, ReportsACommittedChangeNoGroupApplied) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  commit(history, 2, "k1", 20);  // committed, never published, never applied
+  CheckReport report;
+  properties::check_no_lost_event(history, report);
+  ASSERT_TRUE(report.violated("L"));
+  const auto& explanation = report.first("L")->explanation;
+  EXPECT_NE(explanation.find("command 2"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("event e2"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("group projection"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("never reached the broker"), std::string::npos) << explanation;
+  EXPECT_EQ(report.lost_events, 1u);
+}
+
+TEST(NoLostEvent, ReportsAChangeAppliedByOnlyOneOfTwoGroups) {
+  History history = with_groups({projection, billing});
+  commit(history, 1, "k1", 10);
+  append(history, event(1, "k1"));
+  apply(history, projection, event(1, "k1"));  // billing never applied it
+  CheckReport report;
+  properties::check_no_lost_event(history, report);
+  ASSERT_TRUE(report.violated("L"));
+  const auto& explanation = report.first("L")->explanation;
+  EXPECT_NE(explanation.find("event e1"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("group billing"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("it is in the broker"), std::string::npos) << explanation;
+  EXPECT_EQ(report.lost_events, 1u);
+}
+
+TEST(NoLostEvent, StaysQuietWhenEveryGroupAppliedEveryChange) {
+  CheckReport report;
+  properties::check_no_lost_event(clean_history(), report);
+  EXPECT_FALSE(report.violated("L"));
+  EXPECT_EQ(report.lost_events, 0u);
+}
+
+// --- P ------------------------------------------------------------------------
+
+TEST(NoPhantomEvent, ReportsAnAppliedEventWhoseChangeNeverCommitted) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  append(history, event(7, "k1"));  // published, but command 7's transaction never committed
+  apply(history, projection, event(7, "k1"));
+  CheckReport report;
+  properties::check_no_phantom_event(history, report);
+  ASSERT_TRUE(report.violated("P"));
+  const auto& explanation = report.first("P")->explanation;
+  EXPECT_NE(explanation.find("event e7"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("command 7"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("group projection"), std::string::npos) << explanation;
+  EXPECT_EQ(report.phantom_events, 1u);
+}
+
+TEST(NoPhantomEvent, ReportsAnAppliedEventIdNeverSeenInTheBroker) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  ++history.applied[projection]["e9"];  // applied, with no broker record and no known command
+  CheckReport report;
+  properties::check_no_phantom_event(history, report);
+  ASSERT_TRUE(report.violated("P"));
+  const auto& explanation = report.first("P")->explanation;
+  EXPECT_NE(explanation.find("event e9"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("command ?"), std::string::npos) << explanation;
+  EXPECT_EQ(report.phantom_events, 1u);
+}
+
+TEST(NoPhantomEvent, StaysQuietWhenEveryAppliedEventWasCommitted) {
+  CheckReport report;
+  properties::check_no_phantom_event(clean_history(), report);
+  EXPECT_FALSE(report.violated("P"));
+  EXPECT_EQ(report.phantom_events, 0u);
+}
+
+// --- A ------------------------------------------------------------------------
+
+TEST(AckImpliesDurable, ReportsAnAcknowledgedCommandWhoseChangeIsNotDurable) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  commit(history, 3, "k1", 30);
+  history.committed_changes.erase(3);  // acknowledged, then lost (e.g. an asynchronous commit)
+  history.commit_lsn.erase(3);
+  CheckReport report;
+  properties::check_ack_implies_durable(history, report);
+  ASSERT_TRUE(report.violated("A"));
+  const auto& explanation = report.first("A")->explanation;
+  EXPECT_NE(explanation.find("command 3"), std::string::npos) << explanation;
+  EXPECT_EQ(report.unacknowledged_durable, 1u);
+}
+
+TEST(AckImpliesDurable, DoesNotCountAnUnknownOrFailedOutcomeAsAnAcknowledgement) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  history.commands[2] = models::CommandRecord{.command = 2, .key = "k1", .outcome = models::Outcome::unknown};
+  history.commands[3] = models::CommandRecord{.command = 3, .key = "k1", .outcome = models::Outcome::failed};
+  CheckReport report;
+  properties::check_ack_implies_durable(history, report);
+  EXPECT_FALSE(report.violated("A"));
+  EXPECT_EQ(report.unacknowledged_durable, 0u);
+}
+
+TEST(AckImpliesDurable, StaysQuietWhenEveryAcknowledgedCommandIsDurable) {
+  CheckReport report;
+  properties::check_ack_implies_durable(clean_history(), report);
+  EXPECT_FALSE(report.violated("A"));
+  EXPECT_EQ(report.unacknowledged_durable, 0u);
+}
+
+// --- ALO ----------------------------------------------------------------------
+
+TEST(AtLeastOnce, ReportsACommittedEventNeverAppended) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  commit(history, 2, "k1", 20);
+  CheckReport report;
+  properties::check_at_least_once(history, report);
+  ASSERT_TRUE(report.violated("ALO"));
+  const auto& explanation = report.first("ALO")->explanation;
+  EXPECT_NE(explanation.find("event e2"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("never appended"), std::string::npos) << explanation;
+}
+
+TEST(AtLeastOnce, ReportsAnAppendedEventNeverDeliveredToAGroup) {
+  History history = with_groups({projection, billing});
+  commit(history, 1, "k1", 10);
+  append(history, event(1, "k1"));
+  apply(history, projection, event(1, "k1"));
+  CheckReport report;
+  properties::check_at_least_once(history, report);
+  ASSERT_TRUE(report.violated("ALO"));
+  const auto& explanation = report.first("ALO")->explanation;
+  EXPECT_NE(explanation.find("event e1"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("never delivered to group billing"), std::string::npos) << explanation;
+}
+
+TEST(AtLeastOnce, StaysQuietWhenEveryEventWasAppendedAndDelivered) {
+  CheckReport report;
+  properties::check_at_least_once(clean_history(), report);
+  EXPECT_FALSE(report.violated("ALO"));
+}
+
+// --- EO -----------------------------------------------------------------------
+
+TEST(ExactlyOnceEffect, ReportsAnEventAppliedThreeTimesByOneGroup) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  apply(history, projection, event(1, "k1"));
+  apply(history, projection, event(1, "k1"));
+  CheckReport report;
+  properties::check_exactly_once_effect(history, report);
+  ASSERT_TRUE(report.violated("EO"));
+  const auto& explanation = report.first("EO")->explanation;
+  EXPECT_NE(explanation.find("event e1"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("3 times"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("group projection"), std::string::npos) << explanation;
+  EXPECT_EQ(report.duplicate_deliveries, 2u);
+}
+
+TEST(ExactlyOnceEffect, CountsDuplicateDeliveriesOverEveryGroup) {
+  History history = with_groups({projection, billing});
+  deliver(history, 1, "k1", 10);
+  apply(history, projection, event(1, "k1"));
+  apply(history, billing, event(1, "k1"));
+  CheckReport report;
+  properties::check_exactly_once_effect(history, report);
+  ASSERT_TRUE(report.violated("EO"));
+  EXPECT_EQ(report.duplicate_deliveries, 2u);
+  EXPECT_EQ(report.violations.size(), 1u);  // one violation per invariant, however many duplicates
+}
+
+TEST(ExactlyOnceEffect, StaysQuietWhenEachGroupAppliedEachEventOnce) {
+  CheckReport report;
+  properties::check_exactly_once_effect(clean_history(), report);
+  EXPECT_FALSE(report.violated("EO"));
+  EXPECT_EQ(report.duplicate_deliveries, 0u);
+}
+
+// --- ND -----------------------------------------------------------------------
+
+// Command 1 committed and appended twice: first by `first`, then by `second`.
+History appended_twice(const models::Event& first, const models::Event& second) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  append(history, first);
+  append(history, second);
+  apply(history, projection, first, 0);
+  apply(history, projection, second, 1);
+  return history;
+}
+
+TEST(NoUnexplainedDuplicate, ReportsADuplicateAppendWithNoAllowedCause) {
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  ASSERT_TRUE(report.violated("ND"));
+  const auto& explanation = report.first("ND")->explanation;
+  EXPECT_NE(explanation.find("event e1"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("offset 1"), std::string::npos) << explanation;
+  EXPECT_EQ(report.duplicate_appends, 1u);
+  EXPECT_EQ(report.unexplained_duplicates, 1u);
+}
+
+TEST(NoUnexplainedDuplicate, AcceptsADuplicateExplainedByARetry) {
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 2));
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_FALSE(report.violated("ND")) << report.first("ND")->explanation;
+  EXPECT_EQ(report.duplicate_appends, 1u);
+  EXPECT_EQ(report.unexplained_duplicates, 0u);
+}
+
+TEST(NoUnexplainedDuplicate, AcceptsADuplicateExplainedByAPublisherRestart) {
+  // The relay appended e1, crashed before marking it sent, and its next incarnation
+  // published it again on a first attempt: an allowed cause (design.md section 6).
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 2, 1));
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_FALSE(report.violated("ND")) << report.first("ND")->explanation;
+  EXPECT_EQ(report.duplicate_appends, 1u);
+  EXPECT_EQ(report.unexplained_duplicates, 0u);
+}
+
+TEST(NoUnexplainedDuplicate, AcceptsADuplicateExplainedByAFaultInTheRun) {
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  history.faults.push_back(sim::FaultRecord{sim::Instant{5}, "service", sim::FaultKind::lose_responses});
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_FALSE(report.violated("ND")) << report.first("ND")->explanation;
+  EXPECT_EQ(report.duplicate_appends, 1u);
+  EXPECT_EQ(report.unexplained_duplicates, 0u);
+}
+
+TEST(NoUnexplainedDuplicate, StaysQuietWithoutDuplicateAppends) {
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(clean_history(), report);
+  EXPECT_FALSE(report.violated("ND"));
+  EXPECT_EQ(report.duplicate_appends, 0u);
+  EXPECT_EQ(report.unexplained_duplicates, 0u);
+}
+
+// --- O ------------------------------------------------------------------------
+
+TEST(PerKeyOrder, ReportsASameKeyEventAppliedBeforeAnEarlierCommittedOne) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  commit(history, 2, "k1", 20);
+  append(history, event(2, "k1"));
+  append(history, event(1, "k1"));
+  apply(history, projection, event(2, "k1"), 0);
+  apply(history, projection, event(1, "k1"), 1);
+  CheckReport report;
+  properties::check_per_key_order(history, report);
+  ASSERT_TRUE(report.violated("O"));
+  const auto& explanation = report.first("O")->explanation;
+  EXPECT_NE(explanation.find("key k1"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("event e1 was applied after e2"), std::string::npos) << explanation;
+  EXPECT_EQ(report.out_of_order, 1u);
+}
+
+TEST(PerKeyOrder, AcceptsALaterCommittedEventOfAnotherKeyInterleaving) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  commit(history, 2, "k2", 20);
+  commit(history, 3, "k1", 30);
+  apply(history, projection, event(2, "k2"));  // k2's later commit is applied first: allowed
+  apply(history, projection, event(1, "k1"));
+  apply(history, projection, event(3, "k1"));
+  CheckReport report;
+  properties::check_per_key_order(history, report);
+  EXPECT_FALSE(report.violated("O")) << report.first("O")->explanation;
+  EXPECT_EQ(report.out_of_order, 0u);
+}
+
+TEST(PerKeyOrder, IgnoresARedeliveryOfAnEventAlreadyApplied) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  commit(history, 2, "k1", 20);
+  apply(history, projection, event(1, "k1"));
+  apply(history, projection, event(2, "k1"));
+  apply(history, projection, event(1, "k1"));  // a redelivery: EO's business, not O's
+  CheckReport report;
+  properties::check_per_key_order(history, report);
+  EXPECT_FALSE(report.violated("O")) << report.first("O")->explanation;
+  EXPECT_EQ(report.out_of_order, 0u);
+}
+
+TEST(PerKeyOrder, JudgesEachGroupSeparately) {
+  History history = with_groups({projection, billing});
+  commit(history, 1, "k1", 10);
+  commit(history, 2, "k1", 20);
+  apply(history, projection, event(1, "k1"));
+  apply(history, billing, event(2, "k1"));
+  apply(history, projection, event(2, "k1"));
+  apply(history, billing, event(1, "k1"));  // billing is out of order, projection is not
+  CheckReport report;
+  properties::check_per_key_order(history, report);
+  ASSERT_TRUE(report.violated("O"));
+  EXPECT_EQ(report.out_of_order, 1u);
+}
+
+TEST(PerKeyOrder, StaysQuietWhenEveryKeyIsAppliedInCommitOrder) {
+  CheckReport report;
+  properties::check_per_key_order(clean_history(), report);
+  EXPECT_FALSE(report.violated("O"));
+  EXPECT_EQ(report.out_of_order, 0u);
+}
+
+// --- V ------------------------------------------------------------------------
+
+TEST(StreamIntegrity, ReportsAGapInAStreamsVersions) {
+  History history = with_groups();
+  history.stream_versions["s1"] = {1, 2};
+  history.stream_versions["s2"] = {1, 3};
+  CheckReport report;
+  properties::check_stream_integrity(history, report);
+  ASSERT_TRUE(report.violated("V"));
+  const auto& explanation = report.first("V")->explanation;
+  EXPECT_NE(explanation.find("stream s2"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("version 2 expected, found 3"), std::string::npos) << explanation;
+  EXPECT_EQ(explanation.find("twice"), std::string::npos) << explanation;
+}
+
+TEST(StreamIntegrity, ReportsADuplicateVersionInAStream) {
+  History history = with_groups();
+  history.stream_versions["s1"] = {1, 1};
+  CheckReport report;
+  properties::check_stream_integrity(history, report);
+  ASSERT_TRUE(report.violated("V"));
+  const auto& explanation = report.first("V")->explanation;
+  EXPECT_NE(explanation.find("stream s1"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("version 2 expected, found 1 twice"), std::string::npos) << explanation;
+}
+
+TEST(StreamIntegrity, ReportsAStreamThatDoesNotStartAtVersionOne) {
+  History history = with_groups();
+  history.stream_versions["s1"] = {2, 3};
+  CheckReport report;
+  properties::check_stream_integrity(history, report);
+  ASSERT_TRUE(report.violated("V"));
+  EXPECT_NE(report.first("V")->explanation.find("version 1 expected, found 2"), std::string::npos)
+      << report.first("V")->explanation;
+}
+
+TEST(StreamIntegrity, StaysQuietOnContiguousVersionsInAnyIdOrder) {
+  History history = with_groups();
+  history.stream_versions["s1"] = {1, 2, 3};
+  history.stream_versions["s2"] = {2, 1};
+  CheckReport report;
+  properties::check_stream_integrity(history, report);
+  EXPECT_FALSE(report.violated("V")) << report.first("V")->explanation;
+}
+
+// --- E ------------------------------------------------------------------------
+
+TEST(EventualDelivery, ReportsEventsStillPendingWhenTheRunDidNotDrain) {
+  History history = with_groups();
+  history.drained = false;
+  deliver(history, 1, "k1", 10);
+  commit(history, 2, "k1", 20);
+  append(history, event(2, "k1"));  // in the broker, never applied
+  commit(history, 3, "k2", 30);     // never published
+  CheckReport report;
+  properties::check_eventual_delivery(history, report);
+  ASSERT_TRUE(report.violated("E"));
+  const auto& explanation = report.first("E")->explanation;
+  EXPECT_NE(explanation.find("event e2"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("in the broker, not applied by group projection"), std::string::npos) << explanation;
+  EXPECT_EQ(report.pending_at_bound, 2u);
+}
+
+TEST(EventualDelivery, NamesAnEventThatWasNeverPublished) {
+  History history = with_groups();
+  history.drained = false;
+  commit(history, 4, "k1", 40);
+  CheckReport report;
+  properties::check_eventual_delivery(history, report);
+  ASSERT_TRUE(report.violated("E"));
+  const auto& explanation = report.first("E")->explanation;
+  EXPECT_NE(explanation.find("event e4"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("never published"), std::string::npos) << explanation;
+  EXPECT_EQ(report.pending_at_bound, 1u);
+}
+
+TEST(EventualDelivery, StaysQuietWhenTheRunDrained) {
+  History history = clean_history();
+  history.drained = true;
+  CheckReport report;
+  properties::check_eventual_delivery(history, report);
+  EXPECT_FALSE(report.violated("E"));
+  EXPECT_EQ(report.pending_at_bound, 0u);
+}
+
+TEST(EventualDelivery, StaysQuietWhenNothingIsPendingEvenIfTheFlagSaysNotDrained) {
+  History history = clean_history();
+  history.drained = false;
+  CheckReport report;
+  properties::check_eventual_delivery(history, report);
+  EXPECT_FALSE(report.violated("E"));
+  EXPECT_EQ(report.pending_at_bound, 0u);
+}
+
+// --- all ----------------------------------------------------------------------
+
+TEST(CheckAll, ReportsNothingOnACleanHistory) {
+  const CheckReport report = properties::check_all(clean_history());
+  for (const auto& violation : report.violations) ADD_FAILURE() << violation.invariant << ": " << violation.explanation;
+  EXPECT_TRUE(report.violations.empty());
+  EXPECT_EQ(report.lost_events, 0u);
+  EXPECT_EQ(report.phantom_events, 0u);
+  EXPECT_EQ(report.unacknowledged_durable, 0u);
+  EXPECT_EQ(report.duplicate_deliveries, 0u);
+  EXPECT_EQ(report.duplicate_appends, 0u);
+  EXPECT_EQ(report.unexplained_duplicates, 0u);
+  EXPECT_EQ(report.out_of_order, 0u);
+  EXPECT_EQ(report.pending_at_bound, 0u);
+}
+
+}  // namespace
+}  // namespace faultline
