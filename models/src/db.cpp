@@ -287,15 +287,33 @@ sim::Task<DbSelectReply> Database::select(DbSelect request) {
       std::size_t wanted = filter.limit + tx.writes.size() + 1;
       if (tx.isolation == Isolation::read_uncommitted)
         for (const auto& [id, other] : transactions_) wanted += other.writes.size();
-      if (filter.state && tx.isolation != Isolation::snapshot) {
+      // Committed rows are screened by the filter's cheap columns as they are collected,
+      // so a poll costs what it returns, not the size of the table. (Under SNAPSHOT the
+      // latest version is not necessarily the visible one: no screening, no cap.)
+      const bool screen = tx.isolation != Isolation::snapshot;
+      const auto worth_a_look = [&](std::int64_t id) {
+        const auto& versions = table->second.rows.at(id);
+        const Row& latest = versions.back().row;
+        if (versions.back().erased) return false;
+        if (filter.key && latest.key != *filter.key) return false;
+        if (filter.key_partitions > 0 && partition_for(latest.key, filter.key_partitions) != filter.key_partition)
+          return false;
+        if (filter.lock == LockMode::for_update_skip_locked) {
+          const auto lock = row_locks_.find(std::make_pair(request.table, id));
+          if (lock != row_locks_.end() && lock->second != request.tx) return false;
+        }
+        return true;
+      };
+      if (filter.state && screen) {
         const auto bucket = table->second.by_state.find(*filter.state);
         if (bucket != table->second.by_state.end())
           for (auto id = bucket->second.upper_bound(filter.id_after);
-               id != bucket->second.end() && (filter.lock != LockMode::none || candidates.size() < wanted); ++id)
-            candidates.insert(*id);
+               id != bucket->second.end() && candidates.size() < wanted; ++id)
+            if (worth_a_look(*id)) candidates.insert(*id);
       } else {
-        for (auto row = table->second.rows.upper_bound(filter.id_after); row != table->second.rows.end(); ++row)
-          candidates.insert(row->first);
+        for (auto row = table->second.rows.upper_bound(filter.id_after);
+             row != table->second.rows.end() && (!screen || candidates.size() < wanted); ++row)
+          if (!screen || worth_a_look(row->first)) candidates.insert(row->first);
       }
     }
     for (const auto& [id, other] : transactions_) {

@@ -97,7 +97,8 @@ Scenario scenario_for_seed(const Design& design, std::uint64_t seed, const Workl
                     .seed = seed,
                     .profile = profile.name,
                     .workload = workload,
-                    .settings = design.default_settings()};
+                    .settings = design.default_settings(),
+                    .liveness_bound = Scenario::liveness_bound_for(workload)};
   sim::PlanTargets targets{
       .nodes = fault_targets(scenario.settings), .points = design.points(), .horizon = workload_span(workload)};
   for (auto& point : model_points()) targets.points.push_back(point);

@@ -35,9 +35,9 @@ enum class OffsetReset { earliest, latest };
 
 // How an inbox consumer keeps its dedup ids (C3 variants).
 enum class InboxKeeping {
-  forever,                // the dedup id and the effect in one transaction, kept forever
-  expiring,               // dedup ids expire after `inbox_retention` (shorter than redelivery: duplicates)
-  separate_transaction,   // the effect and the dedup id in two transactions (projection and checkpoint apart)
+  forever,               // the dedup id and the effect in one transaction, kept forever
+  expiring,              // dedup ids expire after `inbox_retention` (shorter than redelivery: duplicates)
+  separate_transaction,  // the effect and the dedup id in two transactions (projection and checkpoint apart)
 };
 
 // The knobs of a world. A design states the settings it needs (its defaults); a
@@ -70,6 +70,13 @@ struct Scenario {
   // Phases: faults strike during the safety phase; then everything heals and the
   // system must drain within the liveness bound.
   sim::Duration liveness_bound = sim::Duration::seconds(5);
+
+  // The drain bound a workload of this size needs: a backlog built up during the
+  // faults drains at the speed of the relay and of an inbox consumer (several RPCs and
+  // a sync per event), so it grows with the workload.
+  static sim::Duration liveness_bound_for(const Workload& workload) {
+    return sim::Duration::seconds(5) + sim::Duration::millis(10) * static_cast<std::int64_t>(workload.commands);
+  }
   bool operator==(const Scenario&) const = default;
 };
 
