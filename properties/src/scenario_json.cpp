@@ -35,7 +35,9 @@ json fault_to_json(const sim::Fault& fault) {
 }
 
 // User text quoted in a message, escaped as JSON so the message stays on one line.
-std::string json_quoted(const std::string& text) { return json(text).dump(); }
+std::string json_quoted(const std::string& text) {
+  return json(text).dump();
+}
 
 void expect_only(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
   if (!object.is_object()) fail(where + " must be a JSON object");
@@ -133,7 +135,7 @@ constexpr std::pair<models::ConsumerMode, const char*> consumer_modes[] = {
     {models::ConsumerMode::inbox, "inbox"}};
 
 constexpr std::pair<models::OffsetReset, const char*> offset_resets[] = {{models::OffsetReset::earliest, "earliest"},
-                                                                       {models::OffsetReset::latest, "latest"}};
+                                                                         {models::OffsetReset::latest, "latest"}};
 constexpr std::pair<models::InboxKeeping, const char*> inbox_keepings[] = {
     {models::InboxKeeping::forever, "forever"},
     {models::InboxKeeping::expiring, "expiring"},
@@ -182,8 +184,7 @@ models::Settings settings_from_json(const json& object) {
   if (object.contains("offset_reset")) settings.offset_reset = read_enum(object, "offset_reset", where, offset_resets);
   if (object.contains("inbox")) settings.inbox = read_enum(object, "inbox", where, inbox_keepings);
   if (object.contains("inbox_retention_us"))
-    settings.inbox_retention =
-        sim::Duration{read_integer(object, "inbox_retention_us", where, 1'000, 3'600'000'000LL)};
+    settings.inbox_retention = sim::Duration{read_integer(object, "inbox_retention_us", where, 1'000, 3'600'000'000LL)};
   return settings;
 }
 

@@ -74,6 +74,9 @@ std::uint64_t for_each_in_order(std::uint64_t count, std::size_t jobs, const std
 
   const std::size_t threads =
       static_cast<std::size_t>(std::min<std::uint64_t>(jobs, std::max<std::uint64_t>(count, 1)));
+  // Threads run whole simulations side by side, never inside one: each run is a pure
+  // function of its seed, and the fold above takes results in seed order, so the
+  // report does not depend on scheduling.
   std::vector<std::thread> helpers;
   helpers.reserve(threads - 1);
   for (std::size_t helper = 1; helper < threads; ++helper) helpers.emplace_back(worker);
