@@ -58,7 +58,7 @@ sim::Task<ProduceReply> Broker::produce(Produce request) {
     last_sequence_[{request.producer_id, log_name(request.topic, partition)}] = request.sequence;
   }
   const auto offset = static_cast<std::int64_t>(log.size());
-  log.append(StoredRecord{offset, std::move(request.event), request.producer_id, request.sequence});
+  log.append(StoredRecord{offset, std::move(request.event), request.producer_id, request.sequence, context_.now()});
   co_await context_.point("broker.produce.before_sync");
   co_await context_.sync(log);
   co_await context_.point("broker.produce.after_sync");
@@ -97,6 +97,7 @@ sim::Task<Outcome> Producer::publish(std::string topic, Event event) {
   for (std::uint32_t attempt = 0; attempt < settings_.attempts; ++attempt) {
     if (attempt > 0) co_await context_->sleep(settings_.backoff);
     Produce request{topic, event};
+    request.event.publisher = context_->node();
     request.event.publisher_incarnation = context_->incarnation();
     request.event.attempt = attempt + 1;
     const auto result = co_await context_->call(broker_, std::move(request), settings_.timeout);
@@ -120,6 +121,7 @@ BufferedProducer::BufferedProducer(sim::Context& context, sim::NodeId broker, Bu
 bool BufferedProducer::send(std::string topic, Event event, std::function<void(Outcome)> on_ack) {
   if (queued_.size() >= settings_.buffer_max) return false;
   Produce request{std::move(topic), std::move(event)};
+  request.event.publisher = context_.node();
   request.event.publisher_incarnation = context_.incarnation();
   if (producer_id_ != 0) {
     const std::string log = Broker::log_name(request.topic, partition_for(request.event.key, settings_.partitions));

@@ -22,8 +22,9 @@ struct Event {
   std::string key;           // aggregate key: decides the partition
   std::int64_t command = 0;  // the client command whose change this event announces
   std::int64_t order_id = 0;
-  // Who appended it, for attributing duplicates: the publisher's incarnation and
-  // which attempt of one publish this was (set by the Producer).
+  // Who appended it, for attributing duplicates: the publishing node, its incarnation
+  // and which attempt of one publish this was (set by the Producer).
+  sim::NodeId publisher = 0;
   std::uint32_t publisher_incarnation = 0;
   std::uint32_t attempt = 1;
   bool operator==(const Event&) const = default;
@@ -36,6 +37,7 @@ struct StoredRecord {
   // (0 and -1 for a producer without idempotence).
   std::uint64_t producer_id = 0;
   std::int64_t sequence = -1;
+  sim::Instant appended_at;  // when the broker appended it (simulated time)
 };
 
 struct ProduceReply {
