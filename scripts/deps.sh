@@ -8,6 +8,7 @@ packages=(
   build-essential cmake g++ pkg-config
   libboost1.81-dev librapidcheck-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev libbenchmark-dev
+  libjemalloc-dev  # the faultline command's allocator (a run allocates many small objects)
   python3-jsonschema
   chromium  # the timeline page's browser test (tests/reports/timeline_browser_test.py)
 )

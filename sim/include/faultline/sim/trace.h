@@ -3,7 +3,9 @@
 // lines, is kept only when asked for (`replay --trace`), so sweeps stay fast.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,9 +41,11 @@ class Trace {
     std::uint64_t word = text.size();
     std::size_t index = 0;
     for (; index + 8 <= text.size(); index += 8) {
+      // Eight bytes, little-endian: one load (byte-swapped on a big-endian host so
+      // every machine folds the same words).
       std::uint64_t chunk = 0;
-      for (std::size_t byte = 0; byte < 8; ++byte)
-        chunk |= std::uint64_t{static_cast<unsigned char>(text[index + byte])} << (8 * byte);
+      std::memcpy(&chunk, text.data() + index, sizeof chunk);
+      if constexpr (std::endian::native == std::endian::big) chunk = __builtin_bswap64(chunk);
       fold(chunk ^ word);
       word = chunk;
     }
