@@ -261,9 +261,9 @@ void Context::send_reply(std::string_view kind, NodeId caller, std::uint32_t cal
   auto shared = std::make_shared<Reply>(std::move(reply));
   simulation_.send(node_, caller, kind, MessageRole::reply, [caller_incarnation, call, shared](Context& client) {
     if (client.incarnation() != caller_incarnation) return;  // the caller crashed meanwhile
-    // A duplicated reply finds the call already finished; finish_call ignores it.
-    Reply copy = *shared;
-    client.finish_call(call, RpcStatus::ok, &copy);
+    // The first delivery moves the reply out; a duplicated reply finds the call
+    // already finished, and finish_call ignores it without reading the reply.
+    client.finish_call(call, RpcStatus::ok, shared.get());
   });
 }
 
