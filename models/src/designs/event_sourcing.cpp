@@ -30,9 +30,10 @@ enum class Flaw {
 
 // How long the timestamp-based subscription waits for a missing id before it gives
 // the id up as rolled back. The default fault profile pauses nodes for 1 to 500 ms
-// and the network delays one message in two hundred by up to 30 ms, while a normal
-// append commits within a few milliseconds: 10 ms is past every healthy commit, yet
-// most pauses, and the longer latency spikes, hold a commit open for longer.
+// and the network delays one message in two hundred by up to 30 ms, while a typical
+// append commits within a few milliseconds: 10 ms is longer than a typical commit,
+// yet most pauses hold a commit open for longer, and so does a latency spike on a
+// commit's messages, which makes even runs without faults reach the bug now and then.
 constexpr sim::Duration gap_timeout = sim::Duration::millis(10);
 
 class EventSourcing final : public Design {
