@@ -5,6 +5,9 @@
 // id horizon (the lowest id a transaction in flight still holds), so a slow commit
 // is never skipped; it publishes each event and checkpoints its position after the
 // broker's ack.
+//
+// Its seeded bugs are registered variants; each differs from it in the lines marked
+// "Seeded bug".
 #include <algorithm>
 
 #include "faultline/models/design.h"
@@ -20,8 +23,18 @@ inline constexpr const char* checkpoints = "checkpoints";
 
 enum class Flaw {
   none,
-  non_atomic_version_check,  // reads the version, then appends unconditionally (CJSCommonPlatform #356)
+  non_atomic_version_check,   // reads the version, then appends unconditionally (CJSCommonPlatform #356)
+  gap_held_forever,           // waits for every missing id, even one a rollback lost (Eventuous PR #588, Marten #3503)
+  gap_released_by_timestamp,  // skips a gap once the rows after it look old enough (AxonFramework #4829)
 };
+
+// How long the timestamp-based subscription waits for a missing id before it gives
+// the id up as rolled back. The default fault profile pauses nodes for 1 to 500 ms
+// and the network delays one message in two hundred by up to 30 ms, while a typical
+// append commits within a few milliseconds: 10 ms is longer than a typical commit,
+// yet most pauses hold a commit open for longer, and so does a latency spike on a
+// commit's messages, which makes even runs without faults reach the bug now and then.
+constexpr sim::Duration gap_timeout = sim::Duration::millis(10);
 
 class EventSourcing final : public Design {
  public:
@@ -97,6 +110,9 @@ class EventSourcing final : public Design {
     }
     Row event{.key = command.key, .command = command.command, .event_id = event_id_for(command.command)};
     event.version = version + 1;
+    // The event's timestamp, taken before the commit. With per-node clock skew this
+    // becomes the service's local clock reading instead of the simulator's time.
+    event.written_at = context.now();
     if (flaw_ == Flaw::none) event.unique_key = command.key + "#" + std::to_string(version + 1);
     const auto appended = co_await tx.value.insert(store::events, std::move(event));
     if (!appended.ok()) {
@@ -144,7 +160,7 @@ class EventSourcing final : public Design {
       bool failed = false;
       std::int64_t published_up_to = *position;
       for (const Row& row : scanned.value.rows) {
-        if (row.id >= scanned.value.id_horizon) break;
+        if (!final_row(row, published_up_to, scanned.value.id_horizon, context.now())) break;
         Event event{row.event_id, row.key, row.command, 0};
         if (co_await env.producer.publish(env.topic, std::move(event)) != Outcome::ok) {
           failed = true;
@@ -175,6 +191,28 @@ class EventSourcing final : public Design {
     }
   }
 
+  // Whether the subscription may publish `row`, the first row after the id it
+  // published last: only below the id horizon, where no transaction in flight can
+  // still commit a lower id.
+  bool final_row(const Row& row, std::int64_t published_up_to, std::int64_t id_horizon, sim::Instant now) const {
+    const bool follows_without_gap = row.id == published_up_to + 1;
+    switch (flaw_) {
+      case Flaw::gap_held_forever:
+        // Seeded bug: a missing id is taken for a commit still in flight, but an id
+        // lost to a rolled-back append never commits: the subscription waits forever.
+        return follows_without_gap;
+      case Flaw::gap_released_by_timestamp:
+        // Seeded bug: no horizon; a gap is given up once the row after it is older
+        // than the timeout, by a timestamp its writer took before committing. A
+        // commit slower than the timeout lands below the position: never published.
+        return follows_without_gap || now - row.written_at >= gap_timeout;
+      case Flaw::none:
+      case Flaw::non_atomic_version_check:
+        break;
+    }
+    return row.id < id_horizon;
+  }
+
   std::string name_;
   Flaw flaw_;
   std::string breaks_;
@@ -192,7 +230,14 @@ std::shared_ptr<const Design> make_event_sourcing() {
 std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs() {
   return {
       std::make_shared<EventSourcing>("bug-non-atomic-version-check", Flaw::non_atomic_version_check, "V",
-                                      "expected-version check not atomic with the append (CJSCommonPlatform #356)")};
+                                      "expected-version check not atomic with the append (CJSCommonPlatform #356)"),
+      std::make_shared<EventSourcing>(
+          "bug-gap-held-forever", Flaw::gap_held_forever, "E",
+          "subscription waits for an id a rolled-back append lost (Eventuous PR #588, Marten #3503)"),
+      std::make_shared<EventSourcing>(
+          "bug-gap-released-by-timestamp", Flaw::gap_released_by_timestamp, "L",
+          "subscription skips a gap by a timestamp taken before the commit (AxonFramework #4829)"),
+  };
 }
 
 }  // namespace faultline::models

@@ -100,7 +100,7 @@ class OutboxPolling final : public Design {
   // failure so a later event of a key never overtakes an earlier one.
   sim::Task<void> publish_in_order(ServiceEnv& env, DbTransaction& tx, const std::vector<Row>& rows) const {
     for (const Row& row : rows) {
-      Event event{row.event_id, row.key, row.command, 0};
+      Event event{row.event_id, row.key, row.command, row.order_id};
       const Outcome published = co_await env.producer.publish(env.topic, std::move(event));
       if (published != Outcome::ok && flaw_ != Flaw::unroutable_counted_sent) break;  // Seeded bug: no break
       co_await env.context.point("relay.after_publish_ack");
@@ -133,7 +133,7 @@ class OutboxPolling final : public Design {
 
   static sim::Task<void> send_one(ServiceEnv& env, Row row, std::shared_ptr<std::vector<Outcome>> outcomes,
                                   std::shared_ptr<std::size_t> remaining, std::size_t index) {
-    Event event{row.event_id, row.key, row.command, 0};
+    Event event{row.event_id, row.key, row.command, row.order_id};
     (*outcomes)[index] = co_await env.producer.publish(env.topic, std::move(event));
     --*remaining;
   }

@@ -39,6 +39,7 @@ sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder c
   // The event rides in the same transaction as the change, with its stable id.
   Row outbox_row{.key = command.key, .command = command.command, .event_id = event_id_for(command.command)};
   outbox_row.state = outbox_state::pending;
+  outbox_row.order_id = order.value;
   const auto outbox = co_await tx.value.insert(tables::outbox, std::move(outbox_row));
   if (!outbox.ok()) {
     co_await tx.value.abort();

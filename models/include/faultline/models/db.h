@@ -44,6 +44,8 @@ struct Row {
   std::uint64_t writer_tx = 0;  // the transaction that wrote this version (set by the database)
   std::int64_t version = 0;     // event store: the event's version in its stream
   std::string unique_key;       // if set, unique in its table (checked at insert and at commit)
+  std::int64_t order_id = 0;    // outbox: the id of the order row its event announces
+  sim::Instant written_at;      // event store: the writer's clock when it inserted the event
   bool operator==(const Row&) const = default;
 };
 

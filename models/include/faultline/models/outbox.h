@@ -1,6 +1,6 @@
 // The transactional outbox's write path, shared by the outbox designs: the order row
-// and an outbox row carrying the event (with its stable id) commit in one
-// transaction, so the event exists if and only if the change does.
+// and an outbox row carrying the event (with its stable id and the order's id) commit
+// in one transaction, so the event exists if and only if the change does.
 #pragma once
 
 #include "faultline/models/design.h"
