@@ -71,7 +71,8 @@ const std::vector<FaultProfile>& fault_profiles() {
                                 .pauses_max = 2,
                                 .partitions_max = 2,
                                 .lost_responses_max = 3,
-                                .disk_lies_max = 2});
+                                .disk_lies_max = 2,
+                                .clock_skews_max = 1});
     list.push_back(FaultProfile{.name = "clocks",
                                 .description = "clock skews of up to 200 ms, with pauses and lost replies; no crashes",
                                 .pauses_max = 2,

@@ -440,7 +440,7 @@ std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs() {
       std::make_shared<OutboxPolling>("bug-hook-before-outer-commit", Flaw::hook_before_outer_commit, "P",
                                       "after-commit hook fires before the outer commit (micronaut-core #10019)"),
       std::make_shared<OutboxPolling>("bug-resubmit-without-ownership", Flaw::resubmit_without_ownership, "ND",
-                                      "a restarted relay resubmits rows another live relay is publishing "
+                                      "a (re)started relay resubmits rows another live relay is publishing "
                                       "(spring-modulith #926)",
                                       Claiming::leases),
   };
