@@ -192,7 +192,8 @@ int run_list(const models::DesignRegistry& designs) {
   for (const auto& profile : sim::fault_profiles())
     std::printf("  %-12s %s\n", profile.name.c_str(), profile.description.c_str());
   std::printf(
-      "\nfault kinds:\n  crash, pause, partition, isolate, one-way, heal, lose-responses, crash-with-disk-loss\n");
+      "\nfault kinds:\n  crash, pause, partition, isolate, one-way, heal, lose-responses, crash-with-disk-loss, "
+      "clock-skew\n");
   std::printf("\nnamed points:\n");
   std::vector<std::string> points = models::model_points();
   for (const auto& design : designs.all())

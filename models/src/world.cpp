@@ -75,6 +75,10 @@ std::string consumer_node_name(std::uint32_t instance) {
                        : std::string(node_names::consumer) + "-" + std::to_string(instance + 1);
 }
 
+std::string relay_node_name(std::uint32_t instance) {
+  return std::string(node_names::relay) + "-" + std::to_string(instance + 1);
+}
+
 }  // namespace
 
 std::vector<std::string> fault_targets(const Settings& settings) {
@@ -82,6 +86,8 @@ std::vector<std::string> fault_targets(const Settings& settings) {
   for (std::uint32_t instance = 0; instance < settings.consumers; ++instance)
     nodes.push_back(consumer_node_name(instance));
   nodes.push_back(node_names::consumer_database);
+  if (settings.relay_placement == RelayPlacement::own_nodes)
+    for (std::uint32_t instance = 0; instance < settings.relays; ++instance) nodes.push_back(relay_node_name(instance));
   return nodes;
 }
 
@@ -128,6 +134,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
         .db = DbClient(context, database_id, service_db_timeout),
         .producer = Producer(context, broker_id, PublishSettings{}),
         .settings = settings,
+        .broker = broker_id,
     });
     context.serve<PlaceOrder>(
         [&design, &env](PlaceOrder command) { return design.place_order(env, std::move(command)); });
@@ -155,6 +162,21 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   consumer_database_id = simulation.add_node(node_names::consumer_database, [](sim::Context& context) {
     context.make<Database>(context, DbSettings{}).serve();
   });
+  // Last, so node ids follow node_list(): a record's publisher id names its node there.
+  if (settings.relay_placement == RelayPlacement::own_nodes) {
+    for (std::uint32_t instance = 0; instance < settings.relays; ++instance) {
+      simulation.add_node(relay_node_name(instance), [&, instance](sim::Context& context) {
+        auto& env = context.make<ServiceEnv>(ServiceEnv{
+            .context = context,
+            .db = DbClient(context, database_id, service_db_timeout),
+            .producer = Producer(context, broker_id, PublishSettings{}),
+            .settings = settings,
+            .broker = broker_id,
+        });
+        design.start_relay(env, instance);
+      });
+    }
+  }
   const std::string group = ConsumerSettings{}.group;
   const auto all_effects = [&] {
     std::vector<AppliedEffect> effects =

@@ -27,6 +27,7 @@ json fault_to_json(const sim::Fault& fault) {
   if (fault.duration.ticks != 0) out["duration_us"] = fault.duration.ticks;
   if (fault.kind == sim::FaultKind::lose_responses || fault.kind == sim::FaultKind::crash_with_disk_loss)
     out["count"] = fault.count;
+  if (fault.kind == sim::FaultKind::clock_skew) out["skew_us"] = fault.skew.ticks;
   return out;
 }
 
@@ -77,7 +78,8 @@ std::string read_node(const json& object, const char* key, const std::string& wh
 constexpr std::int64_t time_max_us = std::int64_t{1} << 50;
 
 sim::Fault fault_from_json(const json& object, const std::string& where, const std::vector<std::string>& nodes) {
-  expect_only(object, where, {"kind", "at_us", "point", "hit", "node", "peer", "group", "duration_us", "count"});
+  expect_only(object, where,
+              {"kind", "at_us", "point", "hit", "node", "peer", "group", "duration_us", "count", "skew_us"});
   if (!object.contains("kind")) fail(where + " has no \"kind\"");
   const std::string kind_name = read_string(object, "kind", where);
   const auto kind = sim::fault_kind_from_string(kind_name);
@@ -116,6 +118,10 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
       fail(where + ": only lose-responses and crash-with-disk-loss faults take \"count\"");
     fault.count = static_cast<std::uint32_t>(read_integer(object, "count", where, 1, 1'000'000));
   }
+  if (object.contains("skew_us")) {
+    if (fault.kind != sim::FaultKind::clock_skew) fail(where + ": only clock-skew faults take \"skew_us\"");
+    fault.skew = sim::Duration{read_integer(object, "skew_us", where, -time_max_us, time_max_us)};
+  }
 
   // Each kind's required fields.
   const bool needs_node =
@@ -124,6 +130,8 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
   if (fault.kind == sim::FaultKind::one_way && fault.peer.empty()) fail(where + ": a one-way fault needs \"peer\"");
   if (fault.kind == sim::FaultKind::partition && fault.group.empty())
     fail(where + ": a partition fault needs \"group\"");
+  if (fault.kind == sim::FaultKind::clock_skew && !object.contains("skew_us"))
+    fail(where + ": a clock-skew fault needs \"skew_us\"");
   return fault;
 }
 
@@ -134,6 +142,8 @@ constexpr std::pair<models::ConsumerMode, const char*> consumer_modes[] = {
     {models::ConsumerMode::commit_after_processing, "commit-after"},
     {models::ConsumerMode::inbox, "inbox"}};
 
+constexpr std::pair<models::RelayPlacement, const char*> relay_placements[] = {
+    {models::RelayPlacement::service, "service"}, {models::RelayPlacement::own_nodes, "own-nodes"}};
 constexpr std::pair<models::OffsetReset, const char*> offset_resets[] = {{models::OffsetReset::earliest, "earliest"},
                                                                          {models::OffsetReset::latest, "latest"}};
 constexpr std::pair<models::InboxKeeping, const char*> inbox_keepings[] = {
@@ -164,6 +174,7 @@ json settings_to_json(const models::Settings& settings) {
   return {{"db_commit", name_of(commit_modes, settings.db_commit)},
           {"consumer", name_of(consumer_modes, settings.consumer)},
           {"relays", settings.relays},
+          {"relay_placement", name_of(relay_placements, settings.relay_placement)},
           {"consumers", settings.consumers},
           {"offset_reset", name_of(offset_resets, settings.offset_reset)},
           {"inbox", name_of(inbox_keepings, settings.inbox)},
@@ -173,12 +184,15 @@ json settings_to_json(const models::Settings& settings) {
 models::Settings settings_from_json(const json& object) {
   const std::string where = "scenario.settings";
   expect_only(object, where,
-              {"db_commit", "consumer", "relays", "consumers", "offset_reset", "inbox", "inbox_retention_us"});
+              {"db_commit", "consumer", "relays", "relay_placement", "consumers", "offset_reset", "inbox",
+               "inbox_retention_us"});
   models::Settings settings;
   if (object.contains("db_commit")) settings.db_commit = read_enum(object, "db_commit", where, commit_modes);
   if (object.contains("consumer")) settings.consumer = read_enum(object, "consumer", where, consumer_modes);
   if (object.contains("relays"))
     settings.relays = static_cast<std::uint32_t>(read_integer(object, "relays", where, 1, 8));
+  if (object.contains("relay_placement"))
+    settings.relay_placement = read_enum(object, "relay_placement", where, relay_placements);
   if (object.contains("consumers"))
     settings.consumers = static_cast<std::uint32_t>(read_integer(object, "consumers", where, 1, 8));
   if (object.contains("offset_reset")) settings.offset_reset = read_enum(object, "offset_reset", where, offset_resets);

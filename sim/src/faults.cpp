@@ -8,7 +8,7 @@
 namespace faultline::sim {
 namespace {
 
-constexpr std::array<std::pair<FaultKind, std::string_view>, 8> kind_names{{
+constexpr std::array<std::pair<FaultKind, std::string_view>, 9> kind_names{{
     {FaultKind::crash, "crash"},
     {FaultKind::pause, "pause"},
     {FaultKind::partition, "partition"},
@@ -17,12 +17,16 @@ constexpr std::array<std::pair<FaultKind, std::string_view>, 8> kind_names{{
     {FaultKind::heal, "heal"},
     {FaultKind::lose_responses, "lose-responses"},
     {FaultKind::crash_with_disk_loss, "crash-with-disk-loss"},
+    {FaultKind::clock_skew, "clock-skew"},
 }};
 
 std::string milliseconds(Duration length) {
-  const std::int64_t whole = length.ticks / 1000;
-  const std::int64_t tenths = (length.ticks % 1000) / 100;
-  return std::to_string(whole) + (tenths != 0 ? "." + std::to_string(tenths) : "") + " ms";
+  // A clock skew can be negative: the sign goes in front of the magnitude.
+  const std::string sign = length.ticks < 0 ? "-" : "";
+  const std::int64_t magnitude = length.ticks < 0 ? -length.ticks : length.ticks;
+  const std::int64_t whole = magnitude / 1000;
+  const std::int64_t tenths = (magnitude % 1000) / 100;
+  return sign + std::to_string(whole) + (tenths != 0 ? "." + std::to_string(tenths) : "") + " ms";
 }
 
 }  // namespace
@@ -43,12 +47,14 @@ const std::vector<FaultProfile>& fault_profiles() {
   static const std::vector<FaultProfile> profiles = [] {
     std::vector<FaultProfile> list;
     list.push_back(FaultProfile{.name = "default",
-                                .description = "crashes (timed and at named points), pauses, partitions, lost replies",
+                                .description = "crashes (timed and at named points), pauses, partitions, lost replies, "
+                                               "a clock skew of at most 20 ms",
                                 .crashes_max = 3,
                                 .point_crashes_max = 2,
                                 .pauses_max = 2,
                                 .partitions_max = 2,
-                                .lost_responses_max = 3});
+                                .lost_responses_max = 3,
+                                .clock_skews_max = 1});
     list.push_back(FaultProfile{.name = "crashes",
                                 .description = "process crashes only, timed and at named points",
                                 .crashes_max = 4,
@@ -65,7 +71,14 @@ const std::vector<FaultProfile>& fault_profiles() {
                                 .pauses_max = 2,
                                 .partitions_max = 2,
                                 .lost_responses_max = 3,
-                                .disk_lies_max = 2});
+                                .disk_lies_max = 2,
+                                .clock_skews_max = 1});
+    list.push_back(FaultProfile{.name = "clocks",
+                                .description = "clock skews of up to 200 ms, with pauses and lost replies; no crashes",
+                                .pauses_max = 2,
+                                .lost_responses_max = 3,
+                                .clock_skews_max = 3,
+                                .skew_max = Duration::millis(200)});
     list.push_back(FaultProfile{.name = "none", .description = "no faults at all"});
     return list;
   }();
@@ -151,6 +164,16 @@ FaultPlan generate_plan(Rng& rng, const FaultProfile& profile, const PlanTargets
                                 .duration = downtime(),
                                 .count = static_cast<std::uint32_t>(rng.between(1, 3))});
   }
+  // Drawn last, and only by profiles that have them, so adding the kind left the
+  // other kinds' draws of every other profile as they were.
+  const std::uint32_t skews = draw_count(profile.clock_skews_max);
+  for (std::uint32_t i = 0; i < skews; ++i) {
+    Fault fault{.kind = FaultKind::clock_skew, .at = any_time(), .node = any_node()};
+    const std::int64_t magnitude =
+        rng.between(Duration::millis(1).ticks, std::max(Duration::millis(1).ticks, profile.skew_max.ticks));
+    fault.skew = Duration{rng.chance(1, 2) ? magnitude : -magnitude};
+    plan.faults.push_back(std::move(fault));
+  }
   return plan;
 }
 
@@ -187,6 +210,10 @@ std::string describe(const Fault& fault) {
       break;
     case FaultKind::lose_responses:
       text += ": next " + std::to_string(fault.count) + " replies lost";
+      break;
+    case FaultKind::clock_skew:
+      text += ": local clock " + std::string(fault.skew.ticks < 0 ? "behind" : "ahead") + " by " +
+              milliseconds(Duration{fault.skew.ticks < 0 ? -fault.skew.ticks : fault.skew.ticks});
       break;
   }
   return text;

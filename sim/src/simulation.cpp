@@ -160,6 +160,11 @@ void Simulation::resume(NodeId id) {
   node.deferred.clear();
 }
 
+void Simulation::set_clock_skew(NodeId id, Duration skew) {
+  assert(id != world_node);
+  nodes_[id].clock_skew = skew;
+}
+
 void Simulation::apply_plan(const FaultPlan& plan) {
   assert(plan_.faults.empty() && "a simulation takes one fault plan");
   plan_ = plan;
@@ -264,6 +269,9 @@ void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
     case FaultKind::lose_responses:
       network_.lose_responses(target(fault.node), fault.count);
       break;
+    case FaultKind::clock_skew:
+      set_clock_skew(target(fault.node), fault.skew);
+      break;
   }
 }
 
@@ -273,6 +281,7 @@ void Simulation::begin_liveness() {
   network_.heal_all();
   network_.clear_lost_responses();
   for (NodeId node = 1; node < nodes_.size(); ++node) {
+    nodes_[node].clock_skew = Duration{};  // clocks resynchronise, like every other fault healing
     if (nodes_[node].state == NodeState::paused) resume(node);
     if (nodes_[node].state == NodeState::down) restart(node);
   }
@@ -299,6 +308,9 @@ const std::string& Context::name() const {
 }
 Instant Context::now() const {
   return simulation_.now();
+}
+Instant Context::local_now() const {
+  return simulation_.now() + simulation_.clock_skew(node_);
 }
 Disk& Context::disk() {
   return simulation_.disk(node_);

@@ -29,7 +29,7 @@ import tempfile
 
 SKIPPED = 77
 DESIGNS = ("dual-write-db-first", "outbox-polling")
-PROFILES = ("default", "crashes", "network", "durability", "none")
+PROFILES = ("default", "crashes", "network", "durability", "clocks", "none")
 SWEEP_SEEDS = "50"
 TRACE_HASH_LINE = re.compile(r"^trace-hash: ([0-9a-f]{16})$", re.MULTILINE)
 

@@ -104,6 +104,11 @@ TEST(FaultPlanGenerator, PlansNameOnlyTheGivenNodesAndPointsWithinTheirBounds) {
         if (fault.kind == FaultKind::crash) {
           EXPECT_LE(fault.duration, profile.downtime_max);
         }
+        if (fault.kind == FaultKind::clock_skew) {
+          EXPECT_NE(fault.skew.ticks, 0);
+          EXPECT_LE(fault.skew, profile.skew_max);
+          EXPECT_GE(fault.skew, Duration{} - profile.skew_max);
+        }
       }
       EXPECT_LE(per_kind[FaultKind::crash], profile.crashes_max + profile.point_crashes_max);
       EXPECT_LE(per_kind[FaultKind::pause], profile.pauses_max);
@@ -111,6 +116,7 @@ TEST(FaultPlanGenerator, PlansNameOnlyTheGivenNodesAndPointsWithinTheirBounds) {
                 profile.partitions_max);
       EXPECT_LE(per_kind[FaultKind::lose_responses], profile.lost_responses_max);
       EXPECT_LE(per_kind[FaultKind::crash_with_disk_loss], profile.disk_lies_max);
+      EXPECT_LE(per_kind[FaultKind::clock_skew], profile.clock_skews_max);
     }
     // Over 500 seeds every kind the profile allows shows up at least once.
     EXPECT_EQ(kinds_seen.contains(FaultKind::crash), profile.crashes_max + profile.point_crashes_max > 0)
@@ -119,6 +125,7 @@ TEST(FaultPlanGenerator, PlansNameOnlyTheGivenNodesAndPointsWithinTheirBounds) {
     EXPECT_EQ(kinds_seen.contains(FaultKind::isolate), profile.partitions_max > 0) << profile.name;
     EXPECT_EQ(kinds_seen.contains(FaultKind::lose_responses), profile.lost_responses_max > 0) << profile.name;
     EXPECT_EQ(kinds_seen.contains(FaultKind::crash_with_disk_loss), profile.disk_lies_max > 0) << profile.name;
+    EXPECT_EQ(kinds_seen.contains(FaultKind::clock_skew), profile.clock_skews_max > 0) << profile.name;
   }
 }
 
@@ -146,12 +153,30 @@ TEST(FaultPlanGenerator, TheNoneProfileGivesAnEmptyPlan) {
 TEST(FaultPlanGenerator, FaultKindNamesRoundTrip) {
   for (const FaultKind kind :
        {FaultKind::crash, FaultKind::pause, FaultKind::partition, FaultKind::isolate, FaultKind::one_way,
-        FaultKind::heal, FaultKind::lose_responses, FaultKind::crash_with_disk_loss}) {
+        FaultKind::heal, FaultKind::lose_responses, FaultKind::crash_with_disk_loss, FaultKind::clock_skew}) {
     const std::string_view name = to_string(kind);
     EXPECT_NE(name, "?");
     EXPECT_EQ(fault_kind_from_string(name), kind) << name;
   }
   EXPECT_FALSE(fault_kind_from_string("meteor").has_value());
+}
+
+TEST(FaultPlanGenerator, TheDefaultAndClocksProfilesSkewClocksBothWays) {
+  // Leases and gap timeouts read local clocks: the default profile must reach a clock
+  // that runs ahead and one that runs behind, within its bounded magnitude.
+  for (const std::string_view name : {"default", "clocks"}) {
+    const FaultProfile& profile = profile_named(name);
+    bool ahead = false;
+    bool behind = false;
+    for (std::uint64_t seed = 1; seed <= 500; ++seed)
+      for (const Fault& fault : plan_for(seed, profile, example_targets()).faults) {
+        if (fault.kind != FaultKind::clock_skew) continue;
+        ahead = ahead || fault.skew.ticks > 0;
+        behind = behind || fault.skew.ticks < 0;
+      }
+    EXPECT_TRUE(ahead) << name;
+    EXPECT_TRUE(behind) << name;
+  }
 }
 
 }  // namespace

@@ -46,6 +46,11 @@ struct Row {
   std::string unique_key;       // if set, unique in its table (checked at insert and at commit)
   std::int64_t order_id = 0;    // outbox: the id of the order row its event announces
   sim::Instant written_at;      // event store: the writer's clock when it inserted the event
+  // Lease columns (a row used as a lease, see DbClaim): who holds it, until when by the
+  // holder's own clock, and the fencing token of the holder's claim.
+  std::string owner;
+  sim::Instant lease_expiry;
+  std::int64_t fencing_token = 0;
   bool operator==(const Row&) const = default;
 };
 
@@ -141,6 +146,35 @@ struct DbUpdate {
   std::int64_t id = 0;
   std::int64_t new_state = 0;
   std::optional<std::int64_t> expected_state;
+};
+
+// A row as a lease, with fencing. Two conditional updates of the lease columns:
+//   take:  UPDATE table SET owner = ?, lease_expiry = ?, fencing_token = fencing_token + 1
+//          WHERE id = ? AND (lease_expiry <= ? OR owner = ?)
+//   renew: UPDATE table SET lease_expiry = ? WHERE id = ? AND owner = ? AND fencing_token = ?
+// A take gives the new holder a token greater than every earlier one; a renew succeeds
+// only for the current token, so a transaction that renews first is fenced: it cannot
+// commit anything on behalf of a claim that was taken over meanwhile. The expiry and
+// the "expired at or before" instant come from the caller's local clock: the database
+// compares them, it does not read a clock of its own.
+enum class ClaimKind { take, renew };
+struct DbClaimReply {
+  bool ok = false;
+  std::uint32_t affected = 0;
+  std::int64_t fencing_token = 0;  // the row's token after the statement
+  std::string error;
+};
+struct DbClaim {
+  using Reply = DbClaimReply;
+  static constexpr std::string_view rpc_name = "db.claim";
+  std::uint64_t tx = 0;
+  std::string table;
+  std::int64_t id = 0;
+  ClaimKind kind = ClaimKind::take;
+  std::string owner;
+  sim::Instant lease_expiry;
+  sim::Instant expired_at_or_before;        // take: the lease must have expired by this instant (or be ours)
+  std::int64_t expected_fencing_token = 0;  // renew: the token the caller holds
 };
 
 struct DbDeleteReply {
@@ -277,6 +311,7 @@ class Database {
   sim::Task<DbInsertReply> insert(DbInsert request);
   sim::Task<DbSelectReply> select(DbSelect request);
   sim::Task<DbUpdateReply> update(DbUpdate request);
+  sim::Task<DbClaimReply> claim(DbClaim request);
   sim::Task<DbDeleteReply> erase(DbDelete request);
   sim::Task<DbCommitReply> commit(DbCommit request);
   sim::Task<DbAbortReply> abort(DbAbort request);
@@ -333,6 +368,9 @@ class DbTransaction {
   sim::Task<DbResult<std::uint32_t>> erase(std::string table, std::int64_t id);
   sim::Task<DbResult<std::uint32_t>> update(std::string table, std::int64_t id, std::int64_t new_state,
                                             std::optional<std::int64_t> expected_state);
+  // Takes or renews the lease held in row `id` of `table` (see DbClaim); the reply's
+  // `affected` is 0 when the condition did not hold.
+  sim::Task<DbResult<DbClaimReply>> claim(DbClaim request);
   sim::Task<DbResult<void>> commit();
   sim::Task<void> abort();
 

@@ -43,6 +43,7 @@ struct ServiceEnv {
   Producer producer;
   Settings settings;
   std::string topic = "orders";
+  sim::NodeId broker = 0;  // for a design that needs a producer with settings of its own
 };
 
 // The tables the designs use.
@@ -72,6 +73,12 @@ class Design {
   virtual sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const = 0;
   // Background work on the service node (a relay), started at every boot.
   virtual void start(ServiceEnv& env) const { (void)env; }
+  // With Settings::relay_placement == own_nodes: relay instance `relay_index` on its own
+  // node, started at every boot of that node (`env` is that node's, with no API served).
+  virtual void start_relay(ServiceEnv& env, std::uint32_t relay_index) const {
+    (void)env;
+    (void)relay_index;
+  }
 };
 
 class DesignRegistry {
@@ -94,6 +101,7 @@ std::shared_ptr<const Design> make_dual_write_db_first();
 std::shared_ptr<const Design> make_dual_write_publish_first();
 std::shared_ptr<const Design> make_publish_in_transaction();
 std::shared_ptr<const Design> make_outbox_polling();
+std::shared_ptr<const Design> make_outbox_polling_leased();
 std::shared_ptr<const Design> make_outbox_cdc();
 std::shared_ptr<const Design> make_event_sourcing();
 std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs();

@@ -20,6 +20,7 @@ inline constexpr const char* database = "db";
 inline constexpr const char* broker = "broker";
 inline constexpr const char* consumer = "consumer";
 inline constexpr const char* consumer_database = "consumer-db";
+inline constexpr const char* relay = "relay";  // relays on their own nodes: "relay-1" ... "relay-N"
 }  // namespace node_names
 
 // How the consumer makes its effect and its progress durable (design.md: C1, C2, C3).
@@ -40,12 +41,18 @@ enum class InboxKeeping {
   separate_transaction,  // the effect and the dedup id in two transactions (projection and checkpoint apart)
 };
 
+// Where a design's relay instances run: as coroutines of the service node (they crash
+// with it), or each on its own node "relay-1" ... "relay-N" (a fault target of its own:
+// one relay can crash, pause or have its clock skewed while the others go on).
+enum class RelayPlacement { service, own_nodes };
+
 // The knobs of a world. A design states the settings it needs (its defaults); a
 // scenario may change them, and then the design's claims are no longer promised.
 struct Settings {
   CommitMode db_commit = CommitMode::synchronous;
   ConsumerMode consumer = ConsumerMode::commit_after_processing;
-  std::uint32_t relays = 1;     // relay instances (designs with a relay)
+  std::uint32_t relays = 1;  // relay instances (designs with a relay)
+  RelayPlacement relay_placement = RelayPlacement::service;
   std::uint32_t consumers = 1;  // consumer instances in the group
   OffsetReset offset_reset = OffsetReset::earliest;
   InboxKeeping inbox = InboxKeeping::forever;

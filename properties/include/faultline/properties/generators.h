@@ -65,6 +65,14 @@ inline rc::Gen<sim::Fault> fault(std::vector<std::string> nodes, std::vector<std
         return sim::Fault{.kind = sim::FaultKind::lose_responses, .at = at, .node = std::move(target), .count = count};
       },
       time, node, inRange<std::uint32_t>(1, 4)));
+  // A node's clock steps ahead or behind by up to 200 ms; it shrinks toward no skew.
+  choices.push_back(rc::gen::apply(
+      [](sim::Instant at, std::string target, std::int64_t skew_us) {
+        sim::Fault fault{.kind = sim::FaultKind::clock_skew, .at = at, .node = std::move(target)};
+        fault.skew = sim::Duration{skew_us};
+        return fault;
+      },
+      time, node, inRange<std::int64_t>(-200'000, 200'001)));
   return rc::gen::join(rc::gen::elementOf(choices));
 }
 

@@ -83,6 +83,11 @@ class Context {
   Owner owner() const { return {node_, incarnation_}; }
   const std::string& name() const;
   Instant now() const;
+  // The node's own clock: simulated time plus the node's current clock skew. Code that
+  // compares times across nodes (a lease expiry written by one node and checked by
+  // another) reads this one, so clock skew faults reach it. It is not monotonic: a
+  // skew fault steps it, backwards too, like an NTP step.
+  Instant local_now() const;
   Rng& rng() { return rng_; }
   Disk& disk();
 

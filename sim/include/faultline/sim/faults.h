@@ -26,6 +26,9 @@ enum class FaultKind {
   lose_responses,        // the next `count` replies sent by `node` are lost (the requests were applied)
   crash_with_disk_loss,  // node crashes and its disk also drops its last `count` synced records
                          // (a disk that lied about fsync); restarts after `duration` like crash
+  clock_skew,            // from `at` on, `node`'s local clock reads simulated time plus `skew` (signed);
+                         // it survives restarts (the skew is the host's clock, not the process's) and
+                         // ends when the liveness phase starts (clocks resynchronise)
 };
 
 std::string_view to_string(FaultKind kind);
@@ -44,6 +47,7 @@ struct Fault {
   std::vector<std::string> group;
   Duration duration;
   std::uint32_t count = 1;
+  Duration skew;  // clock_skew: the offset of the node's local clock (negative: behind)
 
   bool operator==(const Fault&) const = default;
 };
@@ -64,9 +68,11 @@ struct FaultProfile {
   std::uint32_t partitions_max = 0;  // isolate, one-way or group partitions
   std::uint32_t lost_responses_max = 0;
   std::uint32_t disk_lies_max = 0;
+  std::uint32_t clock_skews_max = 0;  // nodes whose local clock steps ahead or behind
   Duration downtime_max = Duration::millis(200);
   Duration pause_max = Duration::millis(500);
   Duration partition_max = Duration::millis(500);
+  Duration skew_max = Duration::millis(20);  // a clock skew's magnitude is drawn in [1 ms, skew_max]
 };
 
 const std::vector<FaultProfile>& fault_profiles();

@@ -95,6 +95,10 @@ class Simulation {
   void restart(NodeId node);
   void pause(NodeId node, Duration length);
   void resume(NodeId node);
+  // Steps `node`'s local clock to read simulated time plus `skew` from now on. The
+  // skew belongs to the node (its host's clock), so it survives crashes and restarts.
+  void set_clock_skew(NodeId node, Duration skew);
+  Duration clock_skew(NodeId node) const { return nodes_[node].clock_skew; }
   void apply_plan(const FaultPlan& plan);
   // The start of the liveness phase: faults stop, partitions heal, paused nodes
   // resume and crashed nodes restart.
@@ -137,6 +141,7 @@ class Simulation {
     Disk disk;
     std::vector<std::uint32_t> deferred;  // events that arrived while paused
     std::uint64_t pause_epoch = 0;
+    Duration clock_skew;  // what its local clock reads ahead of simulated time (negative: behind)
   };
 
   struct ArmedPoint {
