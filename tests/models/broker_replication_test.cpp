@@ -340,5 +340,36 @@ TEST(BrokerReplication, NonLeadersRefuseProducesAndConsumerFetches) {
   EXPECT_EQ(fetched.reply->error, broker_errors::not_leader);
 }
 
+TEST(BrokerReplication, AcksZeroCountsAPublishAsDoneWithoutWaitingForAnyReply) {
+  ReplicatedWorld world(BrokerReplication{.replicas = 3, .acks = ProducerAcks::none, .min_in_sync = 1}, {});
+  Published first;
+  // The leader is known from the first metadata answer (one round trip), then nothing is awaited.
+  world.spawn(publish_at(world.client_context(), world.endpoints(), ProducerAcks::none, at_millis(0), 1, first));
+  world.run_until(at_millis(100));
+  ASSERT_EQ(first.outcome, Outcome::ok);
+  EXPECT_EQ(first.at, at_millis(2)) << "done once sent: the metadata round trip only";
+  EXPECT_EQ(world.surviving(), std::vector<std::string>{"e1"});
+}
+
+sim::Task<void> send_buffered(sim::Context& context, BrokerEndpoints endpoints, std::optional<Outcome>& outcome) {
+  BufferedProducer producer(context, std::move(endpoints), BufferedProducerSettings{.partitions = partitions});
+  producer.send("orders", event_for(1), [&outcome](Outcome heard) { outcome = heard; });
+  co_await producer.flush();
+}
+
+TEST(BrokerReplication, TheBufferedProducerFindsTheNewLeaderAfterAFailover) {
+  sim::FaultPlan plan;
+  plan.faults.push_back(crash("broker", at_millis(0), sim::Duration::millis(300)));
+  ReplicatedWorld world(BrokerReplication{.replicas = 3, .acks = ProducerAcks::all, .min_in_sync = 2}, plan);
+  std::optional<Outcome> outcome;
+  world.run_until(at_millis(60));
+  ASSERT_TRUE(world.leader().has_value());
+  EXPECT_NE(*world.leader(), 0u) << "the crashed leader was replaced";
+  world.spawn(send_buffered(world.client_context(), world.endpoints(), outcome));
+  world.run_until(at_millis(200));
+  EXPECT_EQ(outcome, Outcome::ok);
+  EXPECT_EQ(world.surviving(), std::vector<std::string>{"e1"});
+}
+
 }  // namespace
 }  // namespace faultline::models
