@@ -92,26 +92,78 @@ sim::Task<FetchOffsetReply> Broker::fetch_offset(FetchOffset request) {
                              .log_end = static_cast<std::int64_t>(log.synced_size())};
 }
 
+LeaderCache::LeaderCache(BrokerEndpoints endpoints)
+    : endpoints_(std::move(endpoints)), leaders_(endpoints_.partitions) {
+  assert(!endpoints_.replicas.empty());
+  assert(!endpoints_.replicated() || endpoints_.controller.has_value());
+}
+
+std::optional<sim::NodeId> LeaderCache::known(std::uint32_t partition) const {
+  if (!endpoints_.replicated()) return endpoints_.replicas.front();
+  assert(partition < leaders_.size());
+  return leaders_[partition];
+}
+
+sim::Task<std::optional<sim::NodeId>> LeaderCache::leader(sim::Context& context, std::uint32_t partition) {
+  if (const auto node = known(partition)) co_return node;
+  Metadata request;
+  const auto result = co_await context.call(*endpoints_.controller, std::move(request), sim::Duration::millis(50));
+  if (!result.ok()) co_return std::nullopt;
+  assert(result->leaders.size() == leaders_.size());
+  leaders_ = result->leaders;
+  co_return leaders_[partition];
+}
+
+void LeaderCache::forget(std::uint32_t partition) {
+  if (endpoints_.replicated()) leaders_[partition].reset();
+}
+
+bool appended_despite(const std::string& error) {
+  return error == broker_errors::not_enough_replicas_after_append || error == broker_errors::request_timed_out ||
+         error == broker_errors::lost_leadership_after_append;
+}
+
+sim::Task<void> Producer::send_without_waiting(sim::Context& context, sim::NodeId broker, Produce request,
+                                               sim::Duration timeout) {
+  co_await context.call(broker, std::move(request), timeout);
+}
+
 sim::Task<Outcome> Producer::publish(std::string topic, Event event) {
   Outcome outcome = Outcome::failed;
+  const std::uint32_t partition =
+      broker_.endpoints().replicated() ? partition_for(event.key, broker_.endpoints().partitions) : 0;
   for (std::uint32_t attempt = 0; attempt < settings_.attempts; ++attempt) {
     if (attempt > 0) co_await context_->sleep(settings_.backoff);
+    std::optional<sim::NodeId> leader = broker_.known(partition);
+    if (!leader) leader = co_await broker_.leader(*context_, partition);
+    if (!leader) continue;  // the partition is offline, or its leader unknown: try again after the backoff
     Produce request{topic, event};
     request.event.publisher = context_->node();
     request.event.publisher_incarnation = context_->incarnation();
     request.event.attempt = attempt + 1;
-    const auto result = co_await context_->call(broker_, std::move(request), settings_.timeout);
+    request.acks = acks_;
+    if (acks_ == ProducerAcks::none) {
+      // acks=0: sent, and counted as published; whether it arrives nobody learns.
+      context_->spawn(send_without_waiting(*context_, *leader, std::move(request), settings_.timeout));
+      co_return Outcome::ok;
+    }
+    const auto result = co_await context_->call(*leader, std::move(request), settings_.timeout);
     if (result.ok() && result->ok) co_return Outcome::ok;
+    if (!result.ok() || result->error == broker_errors::not_leader) broker_.forget(partition);
     // An unknown attempt may have appended: the overall outcome stays unknown unless a
     // later attempt is acknowledged.
     if (result.status == sim::RpcStatus::unknown) outcome = Outcome::unknown;
+    if (result.ok() && appended_despite(result->error)) outcome = Outcome::unknown;
   }
   co_return outcome;
 }
 
 BufferedProducer::BufferedProducer(sim::Context& context, sim::NodeId broker, BufferedProducerSettings settings)
+    : BufferedProducer(context, BrokerEndpoints{.replicas = {broker}, .partitions = settings.partitions}, settings) {}
+
+BufferedProducer::BufferedProducer(sim::Context& context, BrokerEndpoints broker, BufferedProducerSettings settings)
     : context_(context),
-      broker_(broker),
+      broker_(std::move(broker)),
       settings_(settings),
       // One session per incarnation: a restarted producer is a new producer.
       producer_id_(settings.idempotent ? (std::uint64_t{context.node()} << 32 | context.incarnation()) + 1 : 0) {
@@ -151,15 +203,24 @@ sim::Task<void> BufferedProducer::sender() {
 
 sim::Task<void> BufferedProducer::deliver(Queued record) {
   Outcome outcome = Outcome::failed;
+  const std::uint32_t partition = partition_for(record.request.event.key, settings_.partitions);
   for (std::uint32_t attempt = 0; attempt < settings_.attempts; ++attempt) {
+    std::optional<sim::NodeId> leader = broker_.known(partition);
+    if (!leader) leader = co_await broker_.leader(context_, partition);
+    if (!leader) {
+      co_await context_.sleep(sim::Duration::millis(5));  // no leader yet: wait for an election
+      continue;
+    }
     Produce request = record.request;
     request.event.attempt = attempt + 1;
-    const auto result = co_await context_.call(broker_, std::move(request), settings_.timeout);
+    const auto result = co_await context_.call(*leader, std::move(request), settings_.timeout);
     if (result.ok() && result->ok) {
       outcome = Outcome::ok;
       break;
     }
+    if (!result.ok() || result->error == broker_errors::not_leader) broker_.forget(partition);
     if (result.status == sim::RpcStatus::unknown) outcome = Outcome::unknown;
+    if (result.ok() && appended_despite(result->error)) outcome = Outcome::unknown;
   }
   --in_flight_;
   if (record.on_ack) record.on_ack(outcome);

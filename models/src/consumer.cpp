@@ -16,8 +16,13 @@ std::string_view to_string(ConsumerMode mode) {
 }
 
 Consumer::Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings)
+    : Consumer(context, BrokerEndpoints{.replicas = {broker}, .partitions = settings.partitions}, database,
+               std::move(settings)) {}
+
+Consumer::Consumer(sim::Context& context, BrokerEndpoints broker, sim::NodeId database, ConsumerSettings settings)
     : context_(context),
-      broker_(broker),
+      broker_(std::move(broker)),
+      coordinator_(broker_.endpoints().replicas.front()),
       database_(context, database, settings.timeout),
       settings_(std::move(settings)),
       effects_(context.disk().get<sim::DurableLog<AppliedEffect>>(effects_name)) {}
@@ -75,7 +80,7 @@ sim::Task<void> Consumer::run() {
       if (partition % settings_.instances != settings_.instance) continue;
       if (positions[partition] < 0) {
         FetchOffset request{settings_.group, settings_.topic, partition};
-        const auto committed = co_await context_.call(broker_, std::move(request), settings_.timeout);
+        const auto committed = co_await context_.call(coordinator_, std::move(request), settings_.timeout);
         if (!committed.ok()) continue;
         if (committed->offset >= 0) {
           positions[partition] = committed->offset;
@@ -91,7 +96,7 @@ sim::Task<void> Consumer::run() {
 
 sim::Task<bool> Consumer::commit_offset(std::uint32_t partition, std::int64_t position) {
   CommitOffset commit{settings_.group, settings_.topic, partition, position};
-  const auto committed = co_await context_.call(broker_, std::move(commit), settings_.timeout);
+  const auto committed = co_await context_.call(coordinator_, std::move(commit), settings_.timeout);
   if (committed.ok()) co_await context_.point("consumer.after_commit_offset");
   co_return committed.ok();
 }
@@ -164,8 +169,12 @@ sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partit
 }
 
 sim::Task<bool> Consumer::poll_partition(std::uint32_t partition, std::int64_t& position) {
+  std::optional<sim::NodeId> leader = broker_.known(partition);
+  if (!leader) leader = co_await broker_.leader(context_, partition);
+  if (!leader) co_return false;
   Fetch fetch{settings_.topic, partition, position, settings_.batch};
-  const auto fetched = co_await context_.call(broker_, std::move(fetch), settings_.timeout);
+  const auto fetched = co_await context_.call(*leader, std::move(fetch), settings_.timeout);
+  if (!fetched.ok() || !fetched->error.empty()) broker_.forget(partition);
   if (!fetched.ok() || fetched->records.empty()) co_return false;
   const std::int64_t batch_end = fetched->records.back().offset + 1;
   if (settings_.mode == ConsumerMode::commit_before_processing) {

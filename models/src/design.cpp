@@ -27,6 +27,74 @@ std::vector<std::string> DesignRegistry::names() const {
   return names;
 }
 
+namespace {
+
+class WithSettings final : public Design {
+ public:
+  WithSettings(std::shared_ptr<const Design> base, std::string name, Settings settings, std::vector<std::string> claims,
+               std::string expected_violation, std::string summary)
+      : base_(std::move(base)),
+        name_(std::move(name)),
+        settings_(std::move(settings)),
+        claims_(std::move(claims)),
+        expected_violation_(std::move(expected_violation)),
+        summary_(std::move(summary)) {
+    assert(base_ != nullptr);
+    assert((claims_.empty() || expected_violation_.empty()) && "a positive control claims nothing");
+  }
+
+  std::string name() const override { return name_; }
+  std::string summary() const override { return summary_; }
+  std::vector<std::string> claims() const override { return claims_; }
+  std::string expected_violation() const override { return expected_violation_; }
+  Settings default_settings() const override { return settings_; }
+  std::vector<std::string> points() const override { return base_->points(); }
+  sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
+    return base_->place_order(env, std::move(command));
+  }
+  void start(ServiceEnv& env) const override { base_->start(env); }
+
+ private:
+  std::shared_ptr<const Design> base_;
+  std::string name_;
+  Settings settings_;
+  std::vector<std::string> claims_;
+  std::string expected_violation_;
+  std::string summary_;
+};
+
+// outbox-polling on a three-replica broker, correctly configured and not.
+void add_replicated_broker_variants(DesignRegistry& registry) {
+  const std::shared_ptr<const Design> outbox = make_outbox_polling();
+  Settings replicated = outbox->default_settings();
+  replicated.broker = BrokerReplication{.replicas = 3,
+                                        .acks = ProducerAcks::all,
+                                        .min_in_sync = 2,
+                                        .unclean_election = UncleanElection::off,
+                                        .fsync = BrokerFsync::per_write};
+  registry.add(with_settings(outbox, "outbox-polling-replicated", replicated, outbox->claims(), "",
+                             "outbox with a polling relay, on a 3-replica broker: acks=all, min ISR 2, "
+                             "no unclean election, fsync per write"));
+  Settings weak = replicated;
+  // Seeded bug: the relay's ack means only "the leader has it (in memory)", and a
+  // replica that lacks records may become leader: a failover loses acknowledged records.
+  weak.broker.acks = ProducerAcks::leader;
+  weak.broker.unclean_election = UncleanElection::on;
+  weak.broker.fsync = BrokerFsync::periodic;
+  registry.add(with_settings(outbox, "bug-broker-acks-1", weak, {}, "L",
+                             "outbox-polling-replicated with acks=1, unclean leader election and periodic fsync: "
+                             "a leader failover loses records the relay already marked sent"));
+}
+
+}  // namespace
+
+std::shared_ptr<const Design> with_settings(std::shared_ptr<const Design> base, std::string name, Settings settings,
+                                            std::vector<std::string> claims, std::string expected_violation,
+                                            std::string summary) {
+  return std::make_shared<WithSettings>(std::move(base), std::move(name), std::move(settings), std::move(claims),
+                                        std::move(expected_violation), std::move(summary));
+}
+
 DesignRegistry builtin_designs() {
   DesignRegistry registry;
   registry.add(make_dual_write_db_first());
@@ -40,6 +108,7 @@ DesignRegistry builtin_designs() {
   for (auto& bug : make_outbox_cdc_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_event_sourcing_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_consumer_bugs()) registry.add(std::move(bug));
+  add_replicated_broker_variants(registry);
   return registry;
 }
 

@@ -5,6 +5,8 @@
 #include <cassert>
 #include <set>
 
+#include "faultline/models/broker_replication.h"
+
 namespace faultline::models {
 namespace {
 
@@ -86,14 +88,18 @@ std::vector<std::string> fault_targets(const Settings& settings) {
   for (std::uint32_t instance = 0; instance < settings.consumers; ++instance)
     nodes.push_back(consumer_node_name(instance));
   nodes.push_back(node_names::consumer_database);
+  // In the order run_scenario creates them (node ids follow this list).
   if (settings.relay_placement == RelayPlacement::own_nodes)
     for (std::uint32_t instance = 0; instance < settings.relays; ++instance) nodes.push_back(relay_node_name(instance));
+  for (std::uint32_t replica = 1; replica < settings.broker.replicas; ++replica)
+    nodes.push_back(replica_node_name(replica));
   return nodes;
 }
 
 std::vector<std::string> node_list(const Settings& settings) {
   std::vector<std::string> nodes{node_names::client};
   for (auto& node : fault_targets(settings)) nodes.push_back(std::move(node));
+  if (settings.broker.replicas > 1) nodes.push_back(node_names::controller);  // not a fault target
   return nodes;
 }
 
@@ -125,6 +131,30 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   // Boot functions run at start(), after every node (and so every id) exists.
   sim::NodeId service_id = 0, database_id = 0, broker_id = 0, consumer_database_id = 0;
   std::vector<sim::NodeId> consumer_ids;
+  // A replicated broker: replica 0 is the "broker" node; the others and the
+  // controller are added last, so a single-broker world keeps its node ids.
+  const bool replicated = settings.broker.replicas > 1;
+  std::vector<sim::NodeId> replica_ids{0};
+  sim::NodeId controller_id = 0;
+  ClusterMetadata cluster_metadata;
+  if (replicated) cluster_metadata = initial_cluster_metadata(settings.broker.replicas, partitions);
+  const auto broker_endpoints = [&] {
+    return BrokerEndpoints{.replicas = replica_ids,
+                           .controller = replicated ? std::optional(controller_id) : std::nullopt,
+                           .partitions = partitions};
+  };
+  const auto replica_boot = [&](std::uint32_t index) {
+    return [&, index](sim::Context& context) {
+      context
+          .make<BrokerReplica>(context, cluster_metadata,
+                               ReplicaSettings{.index = index,
+                                               .replica_nodes = replica_ids,
+                                               .controller = controller_id,
+                                               .partitions = partitions,
+                                               .replication = settings.broker})
+          .start();
+    };
+  };
   simulation.add_node(node_names::client, [&](sim::Context& context) {
     context.make<WorkloadClient>(context, service_id, scenario.workload, observation.commands).start();
   });
@@ -132,7 +162,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
     auto& env = context.make<ServiceEnv>(ServiceEnv{
         .context = context,
         .db = DbClient(context, database_id, service_db_timeout),
-        .producer = Producer(context, broker_id, PublishSettings{}),
+        .producer = replicated ? Producer(context, broker_endpoints(), PublishSettings{}, settings.broker.acks)
+                               : Producer(context, broker_id, PublishSettings{}),
         .settings = settings,
         .broker = broker_id,
     });
@@ -144,9 +175,14 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   database_id = simulation.add_node(node_names::database, [database_settings](sim::Context& context) {
     context.make<Database>(context, database_settings).serve();
   });
-  broker_id = simulation.add_node(node_names::broker, [](sim::Context& context) {
-    context.make<Broker>(context, BrokerSettings{.partitions = partitions}).serve();
-  });
+  if (replicated) {
+    broker_id = simulation.add_node(node_names::broker, replica_boot(0));
+  } else {
+    broker_id = simulation.add_node(node_names::broker, [](sim::Context& context) {
+      context.make<Broker>(context, BrokerSettings{.partitions = partitions}).serve();
+    });
+  }
+  replica_ids[0] = broker_id;
   for (std::uint32_t instance = 0; instance < settings.consumers; ++instance) {
     consumer_ids.push_back(simulation.add_node(consumer_node_name(instance), [&, instance](sim::Context& context) {
       const ConsumerSettings consumer_settings{.partitions = partitions,
@@ -156,26 +192,44 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
                                                .offset_reset = settings.offset_reset,
                                                .inbox = settings.inbox,
                                                .inbox_retention = settings.inbox_retention};
-      context.make<Consumer>(context, broker_id, consumer_database_id, consumer_settings).start();
+      if (replicated) {
+        context.make<Consumer>(context, broker_endpoints(), consumer_database_id, consumer_settings).start();
+      } else {
+        context.make<Consumer>(context, broker_id, consumer_database_id, consumer_settings).start();
+      }
     }));
   }
   consumer_database_id = simulation.add_node(node_names::consumer_database, [](sim::Context& context) {
     context.make<Database>(context, DbSettings{}).serve();
   });
-  // Last, so node ids follow node_list(): a record's publisher id names its node there.
+  // Relays, then broker replicas, then the controller: last, in node_list() order, so a
+  // record's publisher id names its node there and a plain world keeps its node ids.
   if (settings.relay_placement == RelayPlacement::own_nodes) {
     for (std::uint32_t instance = 0; instance < settings.relays; ++instance) {
       simulation.add_node(relay_node_name(instance), [&, instance](sim::Context& context) {
         auto& env = context.make<ServiceEnv>(ServiceEnv{
             .context = context,
             .db = DbClient(context, database_id, service_db_timeout),
-            .producer = Producer(context, broker_id, PublishSettings{}),
+            .producer = replicated ? Producer(context, broker_endpoints(), PublishSettings{}, settings.broker.acks)
+                                   : Producer(context, broker_id, PublishSettings{}),
             .settings = settings,
             .broker = broker_id,
         });
         design.start_relay(env, instance);
       });
     }
+  }
+  if (replicated) {
+    for (std::uint32_t index = 1; index < settings.broker.replicas; ++index)
+      replica_ids.push_back(simulation.add_node(replica_node_name(index), replica_boot(index)));
+    controller_id = simulation.add_node(node_names::controller, [&](sim::Context& context) {
+      context
+          .make<Controller>(context, cluster_metadata,
+                            ControllerSettings{.replica_nodes = replica_ids,
+                                               .partitions = partitions,
+                                               .unclean_election = settings.broker.unclean_election})
+          .start();
+    });
   }
   const std::string group = ConsumerSettings{}.group;
   const auto all_effects = [&] {
@@ -246,7 +300,13 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   observation.end = simulation.now();
 
   observation.tables = Database::durable_tables(simulation.disk(database_id));
-  observation.broker_logs = Broker::durable_logs(simulation.disk(broker_id));
+  if (replicated) {
+    std::vector<sim::Disk*> replica_disks;
+    for (const sim::NodeId replica : replica_ids) replica_disks.push_back(&simulation.disk(replica));
+    observation.broker_logs = surviving_records(cluster_metadata, replica_disks, ReplicaSettings{}.topic);
+  } else {
+    observation.broker_logs = Broker::durable_logs(simulation.disk(broker_id));
+  }
   observation.effects = all_effects();
   observation.faults = simulation.fault_log();
   if (const auto* wal = simulation.disk(database_id).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {

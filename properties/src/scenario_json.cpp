@@ -151,6 +151,13 @@ constexpr std::pair<models::InboxKeeping, const char*> inbox_keepings[] = {
     {models::InboxKeeping::expiring, "expiring"},
     {models::InboxKeeping::separate_transaction, "separate-transaction"}};
 
+constexpr std::pair<models::ProducerAcks, const char*> producer_acks[] = {
+    {models::ProducerAcks::none, "0"}, {models::ProducerAcks::leader, "1"}, {models::ProducerAcks::all, "all"}};
+constexpr std::pair<models::UncleanElection, const char*> unclean_elections[] = {{models::UncleanElection::off, "off"},
+                                                                                 {models::UncleanElection::on, "on"}};
+constexpr std::pair<models::BrokerFsync, const char*> broker_fsyncs[] = {{models::BrokerFsync::per_write, "per-write"},
+                                                                         {models::BrokerFsync::periodic, "periodic"}};
+
 template <typename Enum, std::size_t size>
 const char* name_of(const std::pair<Enum, const char*> (&names)[size], Enum value) {
   for (const auto& [known, name] : names)
@@ -170,6 +177,39 @@ Enum read_enum(const json& object, const char* key, const std::string& where,
   fail(where + "." + key + " " + json_quoted(text) + " is not one of: " + known);
 }
 
+json broker_to_json(const models::BrokerReplication& broker) {
+  return {{"replicas", broker.replicas},
+          {"acks", name_of(producer_acks, broker.acks)},
+          {"min_in_sync", broker.min_in_sync},
+          {"unclean_election", name_of(unclean_elections, broker.unclean_election)},
+          {"fsync", name_of(broker_fsyncs, broker.fsync)},
+          {"fsync_interval_us", broker.fsync_interval.ticks},
+          {"replica_lag_max_us", broker.replica_lag_max.ticks}};
+}
+
+models::BrokerReplication broker_from_json(const json& object) {
+  const std::string where = "scenario.settings.broker";
+  expect_only(
+      object, where,
+      {"replicas", "acks", "min_in_sync", "unclean_election", "fsync", "fsync_interval_us", "replica_lag_max_us"});
+  models::BrokerReplication broker;
+  if (object.contains("replicas")) {
+    broker.replicas = static_cast<std::uint32_t>(read_integer(object, "replicas", where, 1, 3));
+    if (broker.replicas == 2) fail(where + ".replicas must be 1 or 3");
+  }
+  if (object.contains("acks")) broker.acks = read_enum(object, "acks", where, producer_acks);
+  if (object.contains("min_in_sync"))
+    broker.min_in_sync = static_cast<std::uint32_t>(read_integer(object, "min_in_sync", where, 1, broker.replicas));
+  if (object.contains("unclean_election"))
+    broker.unclean_election = read_enum(object, "unclean_election", where, unclean_elections);
+  if (object.contains("fsync")) broker.fsync = read_enum(object, "fsync", where, broker_fsyncs);
+  if (object.contains("fsync_interval_us"))
+    broker.fsync_interval = sim::Duration{read_integer(object, "fsync_interval_us", where, 100, 10'000'000)};
+  if (object.contains("replica_lag_max_us"))
+    broker.replica_lag_max = sim::Duration{read_integer(object, "replica_lag_max_us", where, 1'000, 10'000'000)};
+  return broker;
+}
+
 json settings_to_json(const models::Settings& settings) {
   return {{"db_commit", name_of(commit_modes, settings.db_commit)},
           {"consumer", name_of(consumer_modes, settings.consumer)},
@@ -178,14 +218,15 @@ json settings_to_json(const models::Settings& settings) {
           {"consumers", settings.consumers},
           {"offset_reset", name_of(offset_resets, settings.offset_reset)},
           {"inbox", name_of(inbox_keepings, settings.inbox)},
-          {"inbox_retention_us", settings.inbox_retention.ticks}};
+          {"inbox_retention_us", settings.inbox_retention.ticks},
+          {"broker", broker_to_json(settings.broker)}};
 }
 
 models::Settings settings_from_json(const json& object) {
   const std::string where = "scenario.settings";
   expect_only(object, where,
               {"db_commit", "consumer", "relays", "relay_placement", "consumers", "offset_reset", "inbox",
-               "inbox_retention_us"});
+               "inbox_retention_us", "broker"});
   models::Settings settings;
   if (object.contains("db_commit")) settings.db_commit = read_enum(object, "db_commit", where, commit_modes);
   if (object.contains("consumer")) settings.consumer = read_enum(object, "consumer", where, consumer_modes);
@@ -199,6 +240,7 @@ models::Settings settings_from_json(const json& object) {
   if (object.contains("inbox")) settings.inbox = read_enum(object, "inbox", where, inbox_keepings);
   if (object.contains("inbox_retention_us"))
     settings.inbox_retention = sim::Duration{read_integer(object, "inbox_retention_us", where, 1'000, 3'600'000'000LL)};
+  if (object.contains("broker")) settings.broker = broker_from_json(object.at("broker"));
   return settings;
 }
 

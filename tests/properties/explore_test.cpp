@@ -157,6 +157,7 @@ const std::set<std::string> found_by_one_crash = {
     "bug-offset-reset-latest",
     "bug-dedup-retention-short",
     "bug-projection-checkpoint-separate",
+    "bug-broker-acks-1",
 };
 // Races: the run without faults already shows them, no crash needed.
 const std::set<std::string> found_without_a_crash = {"bug-unlocked-claim", "bug-non-atomic-version-check"};

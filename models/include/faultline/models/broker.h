@@ -2,16 +2,21 @@
 // node's disk. A produce is acknowledged after the append is synced; consumer-group
 // offsets are committed durably in the broker, and a consumer that restarts resumes
 // from its group's last committed offset.
+//
+// With replication (Settings::broker, broker_replication.h) the same requests go to a
+// partition's leader replica; the clients below find it through a LeaderCache.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "faultline/models/db.h"
+#include "faultline/models/scenario.h"
 #include "faultline/sim/simulation.h"
 
 namespace faultline::models {
@@ -38,7 +43,22 @@ struct StoredRecord {
   std::uint64_t producer_id = 0;
   std::int64_t sequence = -1;
   sim::Instant appended_at;  // when the broker appended it (simulated time)
+  // The leader epoch it was appended in (replication: how a follower finds where its
+  // log diverges from a new leader's). 0 on a single broker.
+  std::uint32_t leader_epoch = 0;
 };
+
+// Why a broker refused a request (Kafka's error codes), in ProduceReply::error and
+// FetchReply::error.
+namespace broker_errors {
+inline constexpr const char* not_leader = "NOT_LEADER_OR_FOLLOWER";
+inline constexpr const char* not_enough_replicas = "NOT_ENOUGH_REPLICAS";
+// The record was appended but could not be confirmed: it may survive or not.
+inline constexpr const char* not_enough_replicas_after_append = "NOT_ENOUGH_REPLICAS_AFTER_APPEND";
+inline constexpr const char* request_timed_out = "REQUEST_TIMED_OUT";
+inline constexpr const char* lost_leadership_after_append = "NOT_LEADER_AFTER_APPEND";
+inline constexpr const char* unknown_topic = "UNKNOWN_TOPIC_OR_PARTITION";
+}  // namespace broker_errors
 
 struct ProduceReply {
   bool ok = false;
@@ -51,13 +71,15 @@ struct Produce {
   static constexpr std::string_view rpc_name = "broker.produce";
   std::string topic;
   Event event;
-  std::uint64_t producer_id = 0;  // idempotence: the session's id, or 0
-  std::int64_t sequence = -1;     // idempotence: the record's sequence in its partition, or -1
+  std::uint64_t producer_id = 0;          // idempotence: the session's id, or 0
+  std::int64_t sequence = -1;             // idempotence: the record's sequence in its partition, or -1
+  ProducerAcks acks = ProducerAcks::all;  // replication: when the leader replies
 };
 
 struct FetchReply {
   bool ok = false;
   std::vector<StoredRecord> records;
+  std::string error;  // replication: broker_errors::not_leader when asked of a non-leader
 };
 struct Fetch {
   using Reply = FetchReply;
@@ -95,6 +117,43 @@ struct FetchOffset {
 
 struct BrokerSettings {
   std::uint32_t partitions = 4;
+};
+
+// Where a client finds the broker: one node, or the replicas and the controller
+// that knows each partition's leader.
+struct BrokerEndpoints {
+  std::vector<sim::NodeId> replicas;  // in replica order; replicas[0] is "broker"
+  std::optional<sim::NodeId> controller;
+  std::uint32_t partitions = 4;
+  bool replicated() const { return replicas.size() > 1; }
+};
+
+// Clients ask the controller which replica leads each partition.
+struct MetadataReply {
+  std::vector<std::optional<sim::NodeId>> leaders;  // per partition; none while it is offline
+};
+struct Metadata {
+  using Reply = MetadataReply;
+  static constexpr std::string_view rpc_name = "controller.metadata";
+};
+
+// A client's view of the partition leaders: asked of the controller when unknown,
+// forgotten on NOT_LEADER or a failed call, so the next attempt asks again (Kafka's
+// metadata refresh). With a single broker it is that broker, with no RPC at all.
+class LeaderCache {
+ public:
+  explicit LeaderCache(BrokerEndpoints endpoints);
+  const BrokerEndpoints& endpoints() const { return endpoints_; }
+  // The single broker, or the cached leader of `partition` (none if unknown).
+  std::optional<sim::NodeId> known(std::uint32_t partition) const;
+  // The leader of `partition`, asking the controller when unknown; none while the
+  // partition is offline or the controller cannot be reached.
+  sim::Task<std::optional<sim::NodeId>> leader(sim::Context& context, std::uint32_t partition);
+  void forget(std::uint32_t partition);
+
+ private:
+  BrokerEndpoints endpoints_;
+  std::vector<std::optional<sim::NodeId>> leaders_;
 };
 
 class Broker {
@@ -157,6 +216,7 @@ struct BufferedProducerSettings {
 class BufferedProducer {
  public:
   BufferedProducer(sim::Context& context, sim::NodeId broker, BufferedProducerSettings settings);
+  BufferedProducer(sim::Context& context, BrokerEndpoints broker, BufferedProducerSettings settings);
   // Queues the event; false when the buffer is full. `on_ack` hears the final outcome.
   bool send(std::string topic, Event event, std::function<void(Outcome)> on_ack = {});
   // Waits until everything queued so far has an outcome.
@@ -173,7 +233,7 @@ class BufferedProducer {
   sim::Task<void> deliver(Queued record);
 
   sim::Context& context_;
-  sim::NodeId broker_;
+  LeaderCache broker_;
   BufferedProducerSettings settings_;
   std::uint64_t producer_id_;
   std::map<std::string, std::int64_t> next_sequence_;  // per partition log
@@ -184,13 +244,23 @@ class BufferedProducer {
 class Producer {
  public:
   Producer(sim::Context& context, sim::NodeId broker, PublishSettings settings)
-      : context_(&context), broker_(broker), settings_(settings) {}
+      : context_(&context), broker_(BrokerEndpoints{.replicas = {broker}}), settings_(settings) {}
+  // With acks=0 (ProducerAcks::none) a publish is "ok" as soon as it is sent.
+  Producer(sim::Context& context, BrokerEndpoints broker, PublishSettings settings, ProducerAcks acks)
+      : context_(&context), broker_(std::move(broker)), settings_(settings), acks_(acks) {}
   sim::Task<Outcome> publish(std::string topic, Event event);
 
  private:
+  static sim::Task<void> send_without_waiting(sim::Context& context, sim::NodeId broker, Produce request,
+                                              sim::Duration timeout);
+
   sim::Context* context_;
-  sim::NodeId broker_;
+  LeaderCache broker_;
   PublishSettings settings_;
+  ProducerAcks acks_ = ProducerAcks::all;
 };
+
+// Whether a produce that failed with `error` may still have appended its record.
+bool appended_despite(const std::string& error);
 
 }  // namespace faultline::models

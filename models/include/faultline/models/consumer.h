@@ -50,6 +50,9 @@ class Consumer {
 
   // `database` is the consumer's own database (used by the inbox mode).
   Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings);
+  // With a replicated broker: records are fetched from each partition's leader; the
+  // group's offsets are kept by the first replica ("broker"), the group coordinator.
+  Consumer(sim::Context& context, BrokerEndpoints broker, sim::NodeId database, ConsumerSettings settings);
   void start();
 
   // The effects that survived, from the consumer's local store and from its
@@ -67,7 +70,8 @@ class Consumer {
   sim::Task<void> expire_inbox();
 
   sim::Context& context_;
-  sim::NodeId broker_;
+  LeaderCache broker_;
+  sim::NodeId coordinator_;  // where the group's offsets live
   DbClient database_;
   ConsumerSettings settings_;
   sim::DurableLog<AppliedEffect>& effects_;

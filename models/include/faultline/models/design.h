@@ -109,4 +109,11 @@ std::vector<std::shared_ptr<const Design>> make_outbox_cdc_bugs();
 std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs();
 std::vector<std::shared_ptr<const Design>> make_consumer_bugs();
 
+// A design run with other settings: `base`'s protocol under `name`, with its own
+// claims (or, for a positive control, the invariant it must be caught breaking).
+// How the broker's replication settings become variants of an existing design.
+std::shared_ptr<const Design> with_settings(std::shared_ptr<const Design> base, std::string name, Settings settings,
+                                            std::vector<std::string> claims, std::string expected_violation,
+                                            std::string summary);
+
 }  // namespace faultline::models

@@ -21,6 +21,11 @@ inline constexpr const char* broker = "broker";
 inline constexpr const char* consumer = "consumer";
 inline constexpr const char* consumer_database = "consumer-db";
 inline constexpr const char* relay = "relay";  // relays on their own nodes: "relay-1" ... "relay-N"
+// With a replicated broker: the second and third replicas ("broker" is the first) and
+// the controller that elects partition leaders (not a fault target).
+inline constexpr const char* broker_2 = "broker-2";
+inline constexpr const char* broker_3 = "broker-3";
+inline constexpr const char* controller = "controller";
 }  // namespace node_names
 
 // How the consumer makes its effect and its progress durable (design.md: C1, C2, C3).
@@ -45,6 +50,34 @@ enum class InboxKeeping {
 // with it), or each on its own node "relay-1" ... "relay-N" (a fault target of its own:
 // one relay can crash, pause or have its clock skewed while the others go on).
 enum class RelayPlacement { service, own_nodes };
+// When a producer's publish counts as done (Kafka's `acks`).
+enum class ProducerAcks {
+  none,    // acks=0: the producer does not wait for any reply
+  leader,  // acks=1: the leader replies after its local append (and its fsync when per write)
+  all,     // acks=all: the leader replies once the high watermark covers the record
+};
+// Whether a replica outside the in-sync set may become leader (and lose what it lacks).
+enum class UncleanElection { off, on };
+// When a broker replica makes its appends durable.
+enum class BrokerFsync {
+  per_write,  // every append is synced before it counts (acked, or reported to the leader)
+  periodic,   // appends count at once; a background flush syncs every `fsync_interval`
+};
+
+// The broker's replication (Kafka's settings). One replica is the plain broker of
+// broker.h, at exactly its cost: no controller, no extra node, no extra RPC.
+struct BrokerReplication {
+  std::uint32_t replicas = 1;  // 1 or 3
+  ProducerAcks acks = ProducerAcks::all;
+  std::uint32_t min_in_sync = 1;  // produces with acks=all are rejected below this in-sync set size
+  UncleanElection unclean_election = UncleanElection::off;
+  BrokerFsync fsync = BrokerFsync::per_write;
+  sim::Duration fsync_interval = sim::Duration::millis(10);  // with BrokerFsync::periodic
+  // A follower not caught up for longer leaves the in-sync set. Above the network's
+  // latency spikes (30 ms at most), so only faults shrink the set.
+  sim::Duration replica_lag_max = sim::Duration::millis(50);
+  bool operator==(const BrokerReplication&) const = default;
+};
 
 // The knobs of a world. A design states the settings it needs (its defaults); a
 // scenario may change them, and then the design's claims are no longer promised.
@@ -57,6 +90,7 @@ struct Settings {
   OffsetReset offset_reset = OffsetReset::earliest;
   InboxKeeping inbox = InboxKeeping::forever;
   sim::Duration inbox_retention = sim::Duration::millis(20);  // with InboxKeeping::expiring
+  BrokerReplication broker;
   bool operator==(const Settings&) const = default;
 };
 
