@@ -34,6 +34,7 @@ DesignRegistry builtin_designs() {
   registry.add(make_publish_in_transaction());
   registry.add(make_outbox_polling());
   registry.add(make_outbox_cdc());
+  registry.add(make_outbox_cdc_failover());
   registry.add(make_event_sourcing());
   for (auto& bug : make_outbox_polling_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_outbox_cdc_bugs()) registry.add(std::move(bug));

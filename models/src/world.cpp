@@ -5,6 +5,8 @@
 #include <cassert>
 #include <set>
 
+#include "faultline/models/db_failover.h"
+
 namespace faultline::models {
 namespace {
 
@@ -82,12 +84,14 @@ std::vector<std::string> fault_targets(const Settings& settings) {
   for (std::uint32_t instance = 0; instance < settings.consumers; ++instance)
     nodes.push_back(consumer_node_name(instance));
   nodes.push_back(node_names::consumer_database);
+  if (settings.db_standby != Replication::none) nodes.push_back(node_names::database_standby);
   return nodes;
 }
 
 std::vector<std::string> node_list(const Settings& settings) {
   std::vector<std::string> nodes{node_names::client};
   for (auto& node : fault_targets(settings)) nodes.push_back(std::move(node));
+  if (settings.db_standby != Replication::none) nodes.push_back(node_names::failover_manager);
   return nodes;
 }
 
@@ -116,6 +120,10 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   sim::Simulation simulation(sim::SimulationConfig{.seed = scenario.seed, .capture = capture});
 
   const Settings& settings = scenario.settings;
+  // With a standby, the database is a cluster whose store (a DCS) outlives every node.
+  const bool clustered = settings.db_standby != Replication::none;
+  DbCluster cluster{
+      .replication = settings.db_standby, .slot_sync = settings.db_slot_sync, .slots = {std::string(cdc_slot)}};
   // Boot functions run at start(), after every node (and so every id) exists.
   sim::NodeId service_id = 0, database_id = 0, broker_id = 0, consumer_database_id = 0;
   std::vector<sim::NodeId> consumer_ids;
@@ -125,7 +133,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   service_id = simulation.add_node(node_names::service, [&](sim::Context& context) {
     auto& env = context.make<ServiceEnv>(ServiceEnv{
         .context = context,
-        .db = DbClient(context, database_id, service_db_timeout),
+        .db = clustered ? DbClient(context, cluster, service_db_timeout)
+                        : DbClient(context, database_id, service_db_timeout),
         .producer = Producer(context, broker_id, PublishSettings{}),
         .settings = settings,
     });
@@ -133,7 +142,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
         [&design, &env](PlaceOrder command) { return design.place_order(env, std::move(command)); });
     design.start(env);
   });
-  const DbSettings database_settings{.commit = settings.db_commit};
+  const DbSettings database_settings{.commit = settings.db_commit, .cluster = clustered ? &cluster : nullptr};
   database_id = simulation.add_node(node_names::database, [database_settings](sim::Context& context) {
     context.make<Database>(context, database_settings).serve();
   });
@@ -155,6 +164,17 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   consumer_database_id = simulation.add_node(node_names::consumer_database, [](sim::Context& context) {
     context.make<Database>(context, DbSettings{}).serve();
   });
+  if (clustered) {
+    cluster.primary = cluster.original_primary = database_id;
+    cluster.standby = simulation.add_node(node_names::database_standby, [database_settings](sim::Context& context) {
+      context.make<Database>(context, database_settings).serve();
+    });
+    simulation.add_node(node_names::failover_manager, [&cluster](sim::Context& context) {
+      context.make<FailoverManager>(context, cluster, FailoverSettings{}).start();
+    });
+  }
+  // Ground truth comes from whichever node is the primary when it is read.
+  const auto primary_id = [&] { return clustered ? cluster.primary : database_id; };
   const std::string group = ConsumerSettings{}.group;
   const auto all_effects = [&] {
     std::vector<AppliedEffect> effects =
@@ -187,6 +207,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   std::vector<Scanned> consumer_logs_scanned(consumer_ids.size());
   std::set<std::int64_t> waiting;  // committed commands not yet applied
   std::set<std::int64_t> applied;
+  sim::NodeId primary_scanned = primary_id();
   const auto scan_inserts = [](const sim::Disk& disk, Scanned& scanned, auto&& visit) {
     const auto* wal = disk.find<sim::DurableLog<WalRecord>>(Database::wal_name);
     if (wal == nullptr) return;
@@ -197,7 +218,13 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
         if (write.kind == WriteKind::insert) visit(write);
   };
   const auto drained = [&] {
-    scan_inserts(simulation.disk(database_id), changes_scanned, [&](const Write& write) {
+    if (primary_scanned != primary_id()) {
+      // A failover: the new primary's log is the truth, from its start.
+      primary_scanned = primary_id();
+      changes_scanned = Scanned{};
+      waiting.clear();
+    }
+    scan_inserts(simulation.disk(primary_scanned), changes_scanned, [&](const Write& write) {
       if ((write.table == tables::orders || write.table == tables::events) && applied.count(write.row.command) == 0)
         waiting.insert(write.row.command);
     });
@@ -223,11 +250,11 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
       simulation.run_until(drained, observation.safety_end + scenario.liveness_bound, drain_check_interval);
   observation.end = simulation.now();
 
-  observation.tables = Database::durable_tables(simulation.disk(database_id));
+  observation.tables = Database::durable_tables(simulation.disk(primary_id()));
   observation.broker_logs = Broker::durable_logs(simulation.disk(broker_id));
   observation.effects = all_effects();
   observation.faults = simulation.fault_log();
-  if (const auto* wal = simulation.disk(database_id).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
+  if (const auto* wal = simulation.disk(primary_id()).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
     for (const WalRecord& record : wal->durable())
       for (const Write& write : record.writes)
         if (write.kind == WriteKind::insert && write.row.command != 0 &&

@@ -20,7 +20,13 @@ inline constexpr const char* database = "db";
 inline constexpr const char* broker = "broker";
 inline constexpr const char* consumer = "consumer";
 inline constexpr const char* consumer_database = "consumer-db";
+inline constexpr const char* database_standby = "db-standby";   // only with a standby (Settings::db_standby)
+inline constexpr const char* failover_manager = "db-failover";  // likewise; not a fault target
 }  // namespace node_names
+
+// The logical replication slot the change-data-capture relay reads through; a
+// cluster creates it with the database.
+inline constexpr const char* cdc_slot = "outbox";
 
 // How the consumer makes its effect and its progress durable (design.md: C1, C2, C3).
 enum class ConsumerMode {
@@ -50,6 +56,10 @@ struct Settings {
   OffsetReset offset_reset = OffsetReset::earliest;
   InboxKeeping inbox = InboxKeeping::forever;
   sim::Duration inbox_retention = sim::Duration::millis(20);  // with InboxKeeping::expiring
+  // A standby of the database with failover (none: a single database, as always), and
+  // whether it keeps copies of the logical slots.
+  Replication db_standby = Replication::none;
+  SlotSync db_slot_sync = SlotSync::off;
   bool operator==(const Settings&) const = default;
 };
 
