@@ -66,20 +66,25 @@ void Database::apply(const Write& write, std::uint64_t commit_sequence) {
 
 void Database::recover() {
   // Everything in the log survived the crash (the disk dropped what was not synced).
-  for (const WalRecord& record : wal_.written()) {
-    if (!record.sequence_table.empty()) {
-      Table& table = tables_[record.sequence_table];
-      table.next_id = std::max(table.next_id, record.sequence_high + 1);
-      table.logged_high = std::max(table.logged_high, record.sequence_high);
-      continue;
-    }
-    last_lsn_ = std::max(last_lsn_, record.lsn);
-    ++commit_sequence_;
-    for (const Write& write : record.writes) apply(write, commit_sequence_);
-  }
+  for (const WalRecord& record : wal_.written()) replay(record);
   for (auto& [name, table] : tables_) table.logged_high = std::max(table.logged_high, table.next_id - 1);
   for (const SlotRecord& record : slots_log_.written())
     slots_[record.slot] = std::max(slots_[record.slot], record.confirmed_lsn);
+  const DbCluster* cluster = settings_.cluster;
+  if (cluster != nullptr && cluster->original_primary == context_.node())
+    for (const std::string& slot : cluster->slots) slots_.try_emplace(slot, 0);
+}
+
+void Database::replay(const WalRecord& record) {
+  if (!record.sequence_table.empty()) {
+    Table& table = tables_[record.sequence_table];
+    table.next_id = std::max(table.next_id, record.sequence_high + 1);
+    table.logged_high = std::max(table.logged_high, record.sequence_high);
+    return;
+  }
+  last_lsn_ = std::max(last_lsn_, record.lsn);
+  ++commit_sequence_;
+  for (const Write& write : record.writes) apply(write, commit_sequence_);
 }
 
 std::map<std::string, std::map<std::int64_t, Row>> Database::durable_tables(const sim::Disk& disk) {
@@ -118,8 +123,14 @@ void Database::serve() {
   context_.serve<DbReadLog>([this](DbReadLog request) { return read_log(std::move(request)); });
   context_.serve<DbSlotGet>([this](DbSlotGet request) { return slot_get(std::move(request)); });
   context_.serve<DbSlotAdvance>([this](DbSlotAdvance request) { return slot_advance(std::move(request)); });
+  context_.serve<DbSlotCreate>([this](DbSlotCreate request) { return slot_create(std::move(request)); });
   context_.spawn(reap_idle_transactions());
   if (settings_.commit == CommitMode::asynchronous) context_.spawn(write_wal_in_background());
+  if (settings_.cluster != nullptr) {
+    context_.serve<DbPing>([this](DbPing request) { return ping(request); });
+    context_.serve<DbReplicate>([this](DbReplicate request) { return replicate(std::move(request)); });
+    if (settings_.cluster->replication != Replication::none) context_.spawn(stream_to_standby());
+  }
 }
 
 Database::Transaction* Database::find(std::uint64_t tx) {
@@ -212,6 +223,7 @@ sim::Task<void> Database::write_wal_in_background() {
 }
 
 sim::Task<DbBeginReply> Database::begin(DbBegin request) {
+  if (!is_primary()) co_return DbBeginReply{.error = "not primary"};
   const std::uint64_t tx = next_tx_++;
   transactions_.emplace(
       tx, Transaction{.isolation = request.isolation, .snapshot = commit_sequence_, .last_activity = context_.now()});
@@ -401,6 +413,11 @@ sim::Task<DbDeleteReply> Database::erase(DbDelete request) {
 sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbCommitReply{.error = "no such transaction"};
+  if (!is_primary()) {
+    // Fenced: a failover promoted the standby; this node never accepts a write again.
+    finish(request.tx);
+    co_return DbCommitReply{.error = "not primary"};
+  }
   // Constraints are checked against what committed since the statements ran, and
   // against commits still syncing (their keys are reserved until they are visible).
   std::vector<std::pair<std::string, std::string>> reserved;
@@ -446,6 +463,13 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
     co_await context_.sync(wal_);
     co_await context_.point("db.commit.after_sync");
   }
+  if (settings_.cluster != nullptr && settings_.cluster->replication == Replication::synchronous &&
+      !co_await wait_for_standby(lsn)) {
+    // Fenced while waiting: the commit may or may not have reached the new primary.
+    // Like a connection cut by the failover, no answer: the client's call times out.
+    co_await context_.sleep(sim::Duration::seconds(60));
+    co_return DbCommitReply{.error = "not primary"};
+  }
   // Visible now; under asynchronous commit, acknowledged before it is durable.
   ++commit_sequence_;
   for (const Write& write : writes) apply(write, commit_sequence_);
@@ -461,9 +485,12 @@ sim::Task<DbAbortReply> Database::abort(DbAbort request) {
 
 sim::Task<DbReadLogReply> Database::read_log(DbReadLog request) {
   // Logical decoding reads only what is durable, in commit order.
-  DbReadLogReply reply{.ok = true};
+  if (!is_primary()) co_return DbReadLogReply{};
+  DbReadLogReply reply{.ok = true, .timeline = timeline()};
+  const std::uint64_t decodable = decodable_lsn();
   for (const WalRecord& record : wal_.durable()) {
     if (record.lsn == 0 || record.lsn <= request.after_lsn) continue;
+    if (record.lsn > decodable) break;
     reply.transactions.push_back(LoggedTransaction{record.lsn, record.tx, record.writes});
     if (reply.transactions.size() >= request.max_transactions) break;
   }
@@ -471,16 +498,36 @@ sim::Task<DbReadLogReply> Database::read_log(DbReadLog request) {
 }
 
 sim::Task<DbSlotReply> Database::slot_get(DbSlotGet request) {
+  if (!is_primary()) co_return DbSlotReply{};
   const auto found = slots_.find(request.slot);
-  co_return DbSlotReply{.ok = true, .confirmed_lsn = found == slots_.end() ? 0 : found->second};
+  // A single database treats a missing slot as created with it, before the first commit.
+  co_return DbSlotReply{.ok = true,
+                        .confirmed_lsn = found == slots_.end() ? 0 : found->second,
+                        .found = found != slots_.end() || settings_.cluster == nullptr,
+                        .timeline = timeline()};
 }
 
 sim::Task<DbSlotReply> Database::slot_advance(DbSlotAdvance request) {
+  if (!is_primary()) co_return DbSlotReply{};
   slots_log_.append(SlotRecord{request.slot, request.confirmed_lsn});
   co_await context_.sync(slots_log_);
   auto& position = slots_[request.slot];
   position = std::max(position, request.confirmed_lsn);
-  co_return DbSlotReply{.ok = true, .confirmed_lsn = position};
+  co_return DbSlotReply{.ok = true, .confirmed_lsn = position, .timeline = timeline()};
+}
+
+sim::Task<DbSlotReply> Database::slot_create(DbSlotCreate request) {
+  if (!is_primary()) co_return DbSlotReply{};
+  std::uint64_t end = 0;
+  for (const WalRecord& record : wal_.durable()) end = std::max(end, record.lsn);
+  const auto found = slots_.find(request.slot);
+  if (found != slots_.end()) co_return DbSlotReply{.ok = true, .confirmed_lsn = found->second, .timeline = timeline()};
+  slots_log_.append(SlotRecord{request.slot, end});
+  co_await context_.sync(slots_log_);
+  auto& position = slots_[request.slot];
+  position = std::max(position, end);
+  context_.note("db.slot-created", request.slot + " at lsn " + std::to_string(position));
+  co_return DbSlotReply{.ok = true, .confirmed_lsn = position, .timeline = timeline()};
 }
 
 // ---- Client ----
@@ -504,10 +551,12 @@ Outcome outcome_of(const sim::RpcResult<T>& result) {
 
 sim::Task<DbResult<DbTransaction>> DbClient::begin(Isolation isolation) {
   DbBegin request{isolation};
-  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  const sim::NodeId database = target();
+  const auto result = co_await context_->call(database, std::move(request), timeout_);
   if (!result.ok()) co_return DbResult<DbTransaction>{.outcome = outcome_of(result), .error = "begin did not complete"};
+  if (!result->error.empty()) co_return DbResult<DbTransaction>{.outcome = Outcome::failed, .error = result->error};
   co_return DbResult<DbTransaction>{.outcome = Outcome::ok,
-                                    .value = DbTransaction(*context_, database_, timeout_, result->tx)};
+                                    .value = DbTransaction(*context_, database, timeout_, result->tx)};
 }
 
 sim::Task<DbResult<std::int64_t>> DbTransaction::insert(std::string table, Row row) {
@@ -547,26 +596,47 @@ sim::Task<DbResult<std::uint32_t>> DbTransaction::erase(std::string table, std::
 
 sim::Task<DbResult<DbReadLogReply>> DbClient::read_log(std::uint64_t after_lsn, std::uint32_t max_transactions) {
   DbReadLog request{after_lsn, max_transactions};
-  auto result = co_await context_->call(database_, std::move(request), timeout_);
+  auto result = co_await context_->call(target(), std::move(request), timeout_);
   if (!result.ok())
     co_return DbResult<DbReadLogReply>{.outcome = outcome_of(result), .error = "read_log did not complete"};
+  if (!result->ok) co_return DbResult<DbReadLogReply>{.outcome = Outcome::failed, .error = "not primary"};
   co_return DbResult<DbReadLogReply>{.outcome = Outcome::ok, .value = std::move(*result.reply)};
 }
 
 sim::Task<DbResult<std::uint64_t>> DbClient::slot_get(std::string slot) {
   DbSlotGet request{std::move(slot)};
-  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  const auto result = co_await context_->call(target(), std::move(request), timeout_);
   if (!result.ok())
     co_return DbResult<std::uint64_t>{.outcome = outcome_of(result), .error = "slot_get did not complete"};
+  if (!result->ok) co_return DbResult<std::uint64_t>{.outcome = Outcome::failed, .error = "not primary"};
   co_return DbResult<std::uint64_t>{.outcome = Outcome::ok, .value = result->confirmed_lsn};
 }
 
 sim::Task<DbResult<std::uint64_t>> DbClient::slot_advance(std::string slot, std::uint64_t confirmed_lsn) {
   DbSlotAdvance request{std::move(slot), confirmed_lsn};
-  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  const auto result = co_await context_->call(target(), std::move(request), timeout_);
   if (!result.ok())
     co_return DbResult<std::uint64_t>{.outcome = outcome_of(result), .error = "slot_advance did not complete"};
+  if (!result->ok) co_return DbResult<std::uint64_t>{.outcome = Outcome::failed, .error = "not primary"};
   co_return DbResult<std::uint64_t>{.outcome = Outcome::ok, .value = result->confirmed_lsn};
+}
+
+sim::Task<DbResult<DbSlotReply>> DbClient::slot_lookup(std::string slot) {
+  DbSlotGet request{std::move(slot)};
+  const auto result = co_await context_->call(target(), std::move(request), timeout_);
+  if (!result.ok())
+    co_return DbResult<DbSlotReply>{.outcome = outcome_of(result), .error = "slot_get did not complete"};
+  if (!result->ok) co_return DbResult<DbSlotReply>{.outcome = Outcome::failed, .error = "not primary"};
+  co_return DbResult<DbSlotReply>{.outcome = Outcome::ok, .value = *result.reply};
+}
+
+sim::Task<DbResult<DbSlotReply>> DbClient::slot_create(std::string slot) {
+  DbSlotCreate request{std::move(slot)};
+  const auto result = co_await context_->call(target(), std::move(request), timeout_);
+  if (!result.ok())
+    co_return DbResult<DbSlotReply>{.outcome = outcome_of(result), .error = "slot_create did not complete"};
+  if (!result->ok) co_return DbResult<DbSlotReply>{.outcome = Outcome::failed, .error = "not primary"};
+  co_return DbResult<DbSlotReply>{.outcome = Outcome::ok, .value = *result.reply};
 }
 
 sim::Task<DbResult<std::uint32_t>> DbTransaction::update(std::string table, std::int64_t id, std::int64_t new_state,

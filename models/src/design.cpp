@@ -103,6 +103,7 @@ DesignRegistry builtin_designs() {
   registry.add(make_outbox_polling());
   registry.add(make_outbox_polling_leased());
   registry.add(make_outbox_cdc());
+  registry.add(make_outbox_cdc_failover());
   registry.add(make_event_sourcing());
   for (auto& bug : make_outbox_polling_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_outbox_cdc_bugs()) registry.add(std::move(bug));

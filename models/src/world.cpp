@@ -6,6 +6,7 @@
 #include <set>
 
 #include "faultline/models/broker_replication.h"
+#include "faultline/models/db_failover.h"
 
 namespace faultline::models {
 namespace {
@@ -93,6 +94,7 @@ std::vector<std::string> fault_targets(const Settings& settings) {
     for (std::uint32_t instance = 0; instance < settings.relays; ++instance) nodes.push_back(relay_node_name(instance));
   for (std::uint32_t replica = 1; replica < settings.broker.replicas; ++replica)
     nodes.push_back(replica_node_name(replica));
+  if (settings.db_standby != Replication::none) nodes.push_back(node_names::database_standby);
   return nodes;
 }
 
@@ -100,6 +102,7 @@ std::vector<std::string> node_list(const Settings& settings) {
   std::vector<std::string> nodes{node_names::client};
   for (auto& node : fault_targets(settings)) nodes.push_back(std::move(node));
   if (settings.broker.replicas > 1) nodes.push_back(node_names::controller);  // not a fault target
+  if (settings.db_standby != Replication::none) nodes.push_back(node_names::failover_manager);
   return nodes;
 }
 
@@ -128,6 +131,10 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   sim::Simulation simulation(sim::SimulationConfig{.seed = scenario.seed, .capture = capture});
 
   const Settings& settings = scenario.settings;
+  // With a standby, the database is a cluster whose store (a DCS) outlives every node.
+  const bool clustered = settings.db_standby != Replication::none;
+  DbCluster cluster{
+      .replication = settings.db_standby, .slot_sync = settings.db_slot_sync, .slots = {std::string(cdc_slot)}};
   // Boot functions run at start(), after every node (and so every id) exists.
   sim::NodeId service_id = 0, database_id = 0, broker_id = 0, consumer_database_id = 0;
   std::vector<sim::NodeId> consumer_ids;
@@ -161,7 +168,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   service_id = simulation.add_node(node_names::service, [&](sim::Context& context) {
     auto& env = context.make<ServiceEnv>(ServiceEnv{
         .context = context,
-        .db = DbClient(context, database_id, service_db_timeout),
+        .db = clustered ? DbClient(context, cluster, service_db_timeout)
+                        : DbClient(context, database_id, service_db_timeout),
         .producer = replicated ? Producer(context, broker_endpoints(), PublishSettings{}, settings.broker.acks)
                                : Producer(context, broker_id, PublishSettings{}),
         .settings = settings,
@@ -171,7 +179,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
         [&design, &env](PlaceOrder command) { return design.place_order(env, std::move(command)); });
     design.start(env);
   });
-  const DbSettings database_settings{.commit = settings.db_commit};
+  const DbSettings database_settings{.commit = settings.db_commit, .cluster = clustered ? &cluster : nullptr};
   database_id = simulation.add_node(node_names::database, [database_settings](sim::Context& context) {
     context.make<Database>(context, database_settings).serve();
   });
@@ -202,14 +210,16 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   consumer_database_id = simulation.add_node(node_names::consumer_database, [](sim::Context& context) {
     context.make<Database>(context, DbSettings{}).serve();
   });
-  // Relays, then broker replicas, then the controller: last, in node_list() order, so a
-  // record's publisher id names its node there and a plain world keeps its node ids.
+  // Relays, broker replicas, the standby, then the controller and the failover manager:
+  // last, in node_list() order, so a record's publisher id names its node there and a
+  // plain world keeps its node ids.
   if (settings.relay_placement == RelayPlacement::own_nodes) {
     for (std::uint32_t instance = 0; instance < settings.relays; ++instance) {
       simulation.add_node(relay_node_name(instance), [&, instance](sim::Context& context) {
         auto& env = context.make<ServiceEnv>(ServiceEnv{
             .context = context,
-            .db = DbClient(context, database_id, service_db_timeout),
+            .db = clustered ? DbClient(context, cluster, service_db_timeout)
+                            : DbClient(context, database_id, service_db_timeout),
             .producer = replicated ? Producer(context, broker_endpoints(), PublishSettings{}, settings.broker.acks)
                                    : Producer(context, broker_id, PublishSettings{}),
             .settings = settings,
@@ -222,6 +232,14 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   if (replicated) {
     for (std::uint32_t index = 1; index < settings.broker.replicas; ++index)
       replica_ids.push_back(simulation.add_node(replica_node_name(index), replica_boot(index)));
+  }
+  if (clustered) {
+    cluster.primary = cluster.original_primary = database_id;
+    cluster.standby = simulation.add_node(node_names::database_standby, [database_settings](sim::Context& context) {
+      context.make<Database>(context, database_settings).serve();
+    });
+  }
+  if (replicated) {
     controller_id = simulation.add_node(node_names::controller, [&](sim::Context& context) {
       context
           .make<Controller>(context, cluster_metadata,
@@ -231,6 +249,13 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
           .start();
     });
   }
+  if (clustered) {
+    simulation.add_node(node_names::failover_manager, [&cluster](sim::Context& context) {
+      context.make<FailoverManager>(context, cluster, FailoverSettings{}).start();
+    });
+  }
+  // Ground truth comes from whichever node is the primary when it is read.
+  const auto primary_id = [&] { return clustered ? cluster.primary : database_id; };
   const std::string group = ConsumerSettings{}.group;
   const auto all_effects = [&] {
     std::vector<AppliedEffect> effects =
@@ -263,6 +288,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   std::vector<Scanned> consumer_logs_scanned(consumer_ids.size());
   std::set<std::int64_t> waiting;  // committed commands not yet applied
   std::set<std::int64_t> applied;
+  sim::NodeId primary_scanned = primary_id();
   const auto scan_inserts = [](const sim::Disk& disk, Scanned& scanned, auto&& visit) {
     const auto* wal = disk.find<sim::DurableLog<WalRecord>>(Database::wal_name);
     if (wal == nullptr) return;
@@ -273,7 +299,13 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
         if (write.kind == WriteKind::insert) visit(write);
   };
   const auto drained = [&] {
-    scan_inserts(simulation.disk(database_id), changes_scanned, [&](const Write& write) {
+    if (primary_scanned != primary_id()) {
+      // A failover: the new primary's log is the truth, from its start.
+      primary_scanned = primary_id();
+      changes_scanned = Scanned{};
+      waiting.clear();
+    }
+    scan_inserts(simulation.disk(primary_scanned), changes_scanned, [&](const Write& write) {
       if ((write.table == tables::orders || write.table == tables::events) && applied.count(write.row.command) == 0)
         waiting.insert(write.row.command);
     });
@@ -299,7 +331,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
       simulation.run_until(drained, observation.safety_end + scenario.liveness_bound, drain_check_interval);
   observation.end = simulation.now();
 
-  observation.tables = Database::durable_tables(simulation.disk(database_id));
+  observation.tables = Database::durable_tables(simulation.disk(primary_id()));
   if (replicated) {
     std::vector<sim::Disk*> replica_disks;
     for (const sim::NodeId replica : replica_ids) replica_disks.push_back(&simulation.disk(replica));
@@ -309,7 +341,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   }
   observation.effects = all_effects();
   observation.faults = simulation.fault_log();
-  if (const auto* wal = simulation.disk(database_id).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
+  if (const auto* wal = simulation.disk(primary_id()).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
     for (const WalRecord& record : wal->durable())
       for (const Write& write : record.writes)
         if (write.kind == WriteKind::insert && write.row.command != 0 &&

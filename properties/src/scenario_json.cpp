@@ -150,6 +150,12 @@ constexpr std::pair<models::InboxKeeping, const char*> inbox_keepings[] = {
     {models::InboxKeeping::forever, "forever"},
     {models::InboxKeeping::expiring, "expiring"},
     {models::InboxKeeping::separate_transaction, "separate-transaction"}};
+constexpr std::pair<models::Replication, const char*> replications[] = {
+    {models::Replication::none, "none"},
+    {models::Replication::asynchronous, "asynchronous"},
+    {models::Replication::synchronous, "synchronous"}};
+constexpr std::pair<models::SlotSync, const char*> slot_syncs[] = {{models::SlotSync::off, "off"},
+                                                                   {models::SlotSync::on, "on"}};
 
 constexpr std::pair<models::ProducerAcks, const char*> producer_acks[] = {
     {models::ProducerAcks::none, "0"}, {models::ProducerAcks::leader, "1"}, {models::ProducerAcks::all, "all"}};
@@ -211,22 +217,28 @@ models::BrokerReplication broker_from_json(const json& object) {
 }
 
 json settings_to_json(const models::Settings& settings) {
-  return {{"db_commit", name_of(commit_modes, settings.db_commit)},
-          {"consumer", name_of(consumer_modes, settings.consumer)},
-          {"relays", settings.relays},
-          {"relay_placement", name_of(relay_placements, settings.relay_placement)},
-          {"consumers", settings.consumers},
-          {"offset_reset", name_of(offset_resets, settings.offset_reset)},
-          {"inbox", name_of(inbox_keepings, settings.inbox)},
-          {"inbox_retention_us", settings.inbox_retention.ticks},
-          {"broker", broker_to_json(settings.broker)}};
+  json out = {{"db_commit", name_of(commit_modes, settings.db_commit)},
+              {"consumer", name_of(consumer_modes, settings.consumer)},
+              {"relays", settings.relays},
+              {"relay_placement", name_of(relay_placements, settings.relay_placement)},
+              {"consumers", settings.consumers},
+              {"offset_reset", name_of(offset_resets, settings.offset_reset)},
+              {"inbox", name_of(inbox_keepings, settings.inbox)},
+              {"inbox_retention_us", settings.inbox_retention.ticks},
+              {"broker", broker_to_json(settings.broker)}};
+  // Written only with a standby, so the scenarios of a single database read as before.
+  if (settings.db_standby != models::Replication::none || settings.db_slot_sync != models::SlotSync::off) {
+    out["db_standby"] = name_of(replications, settings.db_standby);
+    out["db_slot_sync"] = name_of(slot_syncs, settings.db_slot_sync);
+  }
+  return out;
 }
 
 models::Settings settings_from_json(const json& object) {
   const std::string where = "scenario.settings";
   expect_only(object, where,
               {"db_commit", "consumer", "relays", "relay_placement", "consumers", "offset_reset", "inbox",
-               "inbox_retention_us", "broker"});
+               "inbox_retention_us", "broker", "db_standby", "db_slot_sync"});
   models::Settings settings;
   if (object.contains("db_commit")) settings.db_commit = read_enum(object, "db_commit", where, commit_modes);
   if (object.contains("consumer")) settings.consumer = read_enum(object, "consumer", where, consumer_modes);
@@ -241,6 +253,8 @@ models::Settings settings_from_json(const json& object) {
   if (object.contains("inbox_retention_us"))
     settings.inbox_retention = sim::Duration{read_integer(object, "inbox_retention_us", where, 1'000, 3'600'000'000LL)};
   if (object.contains("broker")) settings.broker = broker_from_json(object.at("broker"));
+  if (object.contains("db_standby")) settings.db_standby = read_enum(object, "db_standby", where, replications);
+  if (object.contains("db_slot_sync")) settings.db_slot_sync = read_enum(object, "db_slot_sync", where, slot_syncs);
   return settings;
 }
 

@@ -159,6 +159,12 @@ BAD_INPUT = {
                                       scenario=b'{"design": "outbox-polling", "seed": "1"}'),
     "ScenarioUnknownNode": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "mars"],
                                     scenario=scenario_with_fault({"kind": "crash", "at_us": 5, "node": "mars"})),
+    "ScenarioStandbyUnknownMode": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "db_standby", "semi"],
+                                           scenario=b'{"design": "outbox-cdc", "seed": 1, '
+                                                    b'"settings": {"db_standby": "semi"}}'),
+    "ScenarioStandbyNodeWithoutStandby": BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", "db-standby"],
+        scenario=scenario_with_fault({"kind": "crash", "at_us": 5, "node": "db-standby"})),
     "ScenarioHugeNumber": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}"],
                                             scenario=b'{"design": "outbox-polling", "seed": 1e400}'),
     "ScenarioHugeInteger": BadInput(["replay", "--scenario", "{scenario}"], ["{scenario}", "at_us"],

@@ -136,7 +136,8 @@ TEST_P(CorrectDesign, SurvivesEveryCrashSiteAndEveryPairTried) {
   EXPECT_TRUE(pairs.expectations_held());
 }
 
-INSTANTIATE_TEST_SUITE_P(Explore, CorrectDesign, ::testing::Values("outbox-polling", "outbox-cdc", "event-sourcing"),
+INSTANTIATE_TEST_SUITE_P(Explore, CorrectDesign,
+                         ::testing::Values("outbox-polling", "outbox-cdc", "outbox-cdc-failover", "event-sourcing"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
@@ -152,6 +153,7 @@ const std::set<std::string> found_by_one_crash = {
     "bug-concurrent-sends-per-key",
     "bug-hook-before-outer-commit",
     "bug-cdc-slot-before-publish",
+    "bug-cdc-failover-without-slot-sync",
     "bug-consumer-commit-before-processing",
     "bug-consumer-without-inbox",
     "bug-offset-reset-latest",

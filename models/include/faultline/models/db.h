@@ -21,6 +21,12 @@
 // The durable log in commit order is readable (change data capture), with durable
 // replication-slot positions; and every query reports the oldest transaction still
 // in flight (an xmin horizon), so a gap-safe poller can be written.
+//
+// Optionally (DbCluster) a standby node receives the primary's durable log in commit
+// order, asynchronously or synchronously (the commit's ack waits for the standby's
+// durable receipt), may keep copies of the logical slots (slot sync), and is promoted
+// by a failover manager (db_failover.h) when the primary is unreachable. Without a
+// cluster the database is the single node it always was, at the same cost.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +84,7 @@ struct WalRecord {
 
 struct DbBeginReply {
   std::uint64_t tx = 0;
+  std::string error;  // set when this node is not the primary
 };
 struct DbBegin {
   using Reply = DbBeginReply;
@@ -217,6 +224,9 @@ struct LoggedTransaction {
 struct DbReadLogReply {
   bool ok = false;
   std::vector<LoggedTransaction> transactions;
+  // The primary's timeline: it changes at a failover, when positions read from the
+  // earlier primary no longer name the same log.
+  std::uint64_t timeline = 1;
 };
 struct DbReadLog {
   using Reply = DbReadLogReply;
@@ -229,6 +239,8 @@ struct DbReadLog {
 struct DbSlotReply {
   bool ok = false;
   std::uint64_t confirmed_lsn = 0;
+  bool found = true;  // false: the slot does not exist on this node (a promoted standby without slot sync)
+  std::uint64_t timeline = 1;
 };
 struct DbSlotGet {
   using Reply = DbSlotReply;
@@ -242,6 +254,60 @@ struct DbSlotAdvance {
   std::uint64_t confirmed_lsn = 0;
 };
 
+// Creates a logical slot at the current end of the durable log (a reader that found
+// no slot): changes committed before it are never decoded through it.
+struct DbSlotCreate {
+  using Reply = DbSlotReply;
+  static constexpr std::string_view rpc_name = "db.slot_create";
+  std::string slot;
+};
+
+// The failover manager's health check.
+struct DbPingReply {
+  bool primary = false;
+};
+struct DbPing {
+  using Reply = DbPingReply;
+  static constexpr std::string_view rpc_name = "db.ping";
+};
+
+// Streaming replication: the primary sends its durable log records from index
+// `from_record` on (and, with slot sync, its slot positions); the standby appends
+// the ones it lacks, syncs, and replies with how much it holds durably.
+struct DbReplicateReply {
+  bool ok = false;
+  std::size_t records = 0;         // the standby's durable log length
+  std::uint64_t received_lsn = 0;  // the last commit it holds durably
+};
+struct DbReplicate {
+  using Reply = DbReplicateReply;
+  static constexpr std::string_view rpc_name = "db.replicate";
+  std::size_t from_record = 0;
+  std::vector<WalRecord> records;
+  std::map<std::string, std::uint64_t> slots;
+};
+
+// ---- Cluster ----
+
+enum class Replication { none, asynchronous, synchronous };
+enum class SlotSync { off, on };
+
+// The cluster's configuration store, like Patroni's DCS (etcd): which node is the
+// primary, which one follows it, and the timeline. It is assumed reliable and is not
+// a fault target. A node consults it before every write, so an old primary is fenced
+// the instant the failover manager promotes the standby (Patroni's guarantee that a
+// primary demotes itself before its leader key expires, or a STONITH).
+struct DbCluster {
+  sim::NodeId primary = 0;
+  sim::NodeId standby = 0;  // 0 once it has been promoted: a failover happens at most once per run
+  sim::NodeId original_primary = 0;
+  std::uint64_t timeline = 1;
+  Replication replication = Replication::asynchronous;
+  SlotSync slot_sync = SlotSync::off;
+  // Logical slots created with the cluster on the original primary, before its first commit.
+  std::vector<std::string> slots;
+};
+
 // ---- Server ----
 
 struct DbSettings {
@@ -251,6 +317,9 @@ struct DbSettings {
   sim::Duration wal_writer_interval = sim::Duration::millis(10);  // asynchronous commit: how often the log is synced
   sim::Duration lock_timeout = sim::Duration::millis(100);
   sim::Duration lock_poll = sim::Duration::millis(1);
+  DbCluster* cluster = nullptr;                                   // null: a single database, no standby
+  sim::Duration replication_interval = sim::Duration::millis(1);  // how often an idle primary looks for news
+  sim::Duration replication_timeout = sim::Duration::millis(20);
 };
 
 class Database {
@@ -318,6 +387,22 @@ class Database {
   sim::Task<DbReadLogReply> read_log(DbReadLog request);
   sim::Task<DbSlotReply> slot_get(DbSlotGet request);
   sim::Task<DbSlotReply> slot_advance(DbSlotAdvance request);
+  sim::Task<DbSlotReply> slot_create(DbSlotCreate request);
+  sim::Task<DbReplicateReply> replicate(DbReplicate request);
+  sim::Task<DbPingReply> ping(DbPing request);
+
+  // Replays one log record into the volatile state (recovery, and a standby receiving it).
+  void replay(const WalRecord& record);
+  bool is_primary() const;
+  std::uint64_t timeline() const;
+  // The primary's side of streaming replication (db_standby.cpp).
+  sim::Task<void> stream_to_standby();
+  // Synchronous replication: waits for the standby's durable receipt of `lsn`; false
+  // if this node was fenced meanwhile.
+  sim::Task<bool> wait_for_standby(std::uint64_t lsn);
+  // The last commit a reader may decode: with slot sync, only what the standby holds
+  // (pg_failover_slots' standby_slot_names), so a synced slot never lags behind it.
+  std::uint64_t decodable_lsn() const;
 
   sim::Context& context_;
   DbSettings settings_;
@@ -331,6 +416,9 @@ class Database {
   std::uint64_t next_tx_;
   std::uint64_t last_lsn_ = 0;
   std::uint64_t commit_sequence_ = 0;
+  // Primary with a standby: how much of the log the standby holds durably (volatile).
+  std::size_t standby_records_ = 0;
+  std::uint64_t standby_lsn_ = 0;
 };
 
 // ---- Client ----
@@ -385,14 +473,24 @@ class DbClient {
  public:
   DbClient(sim::Context& context, sim::NodeId database, sim::Duration timeout)
       : context_(&context), database_(database), timeout_(timeout) {}
+  // A client of a cluster: every new transaction or request goes to the node the
+  // cluster names primary at that moment (a DNS name or virtual IP following it).
+  DbClient(sim::Context& context, const DbCluster& cluster, sim::Duration timeout)
+      : context_(&context), cluster_(&cluster), timeout_(timeout) {}
   sim::Task<DbResult<DbTransaction>> begin(Isolation isolation = Isolation::read_committed);
   sim::Task<DbResult<DbReadLogReply>> read_log(std::uint64_t after_lsn, std::uint32_t max_transactions);
   sim::Task<DbResult<std::uint64_t>> slot_get(std::string slot);
   sim::Task<DbResult<std::uint64_t>> slot_advance(std::string slot, std::uint64_t confirmed_lsn);
+  // As slot_get, telling whether the slot exists and on which timeline.
+  sim::Task<DbResult<DbSlotReply>> slot_lookup(std::string slot);
+  sim::Task<DbResult<DbSlotReply>> slot_create(std::string slot);
 
  private:
+  sim::NodeId target() const { return cluster_ != nullptr ? cluster_->primary : database_; }
+
   sim::Context* context_;
-  sim::NodeId database_;
+  const DbCluster* cluster_ = nullptr;
+  sim::NodeId database_ = 0;
   sim::Duration timeout_;
 };
 

@@ -103,6 +103,7 @@ std::shared_ptr<const Design> make_publish_in_transaction();
 std::shared_ptr<const Design> make_outbox_polling();
 std::shared_ptr<const Design> make_outbox_polling_leased();
 std::shared_ptr<const Design> make_outbox_cdc();
+std::shared_ptr<const Design> make_outbox_cdc_failover();
 std::shared_ptr<const Design> make_event_sourcing();
 std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs();
 std::vector<std::shared_ptr<const Design>> make_outbox_cdc_bugs();

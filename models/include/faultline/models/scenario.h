@@ -26,7 +26,13 @@ inline constexpr const char* relay = "relay";  // relays on their own nodes: "re
 inline constexpr const char* broker_2 = "broker-2";
 inline constexpr const char* broker_3 = "broker-3";
 inline constexpr const char* controller = "controller";
+inline constexpr const char* database_standby = "db-standby";   // only with a standby (Settings::db_standby)
+inline constexpr const char* failover_manager = "db-failover";  // likewise; not a fault target
 }  // namespace node_names
+
+// The logical replication slot the change-data-capture relay reads through; a
+// cluster creates it with the database.
+inline constexpr const char* cdc_slot = "outbox";
 
 // How the consumer makes its effect and its progress durable (design.md: C1, C2, C3).
 enum class ConsumerMode {
@@ -91,6 +97,10 @@ struct Settings {
   InboxKeeping inbox = InboxKeeping::forever;
   sim::Duration inbox_retention = sim::Duration::millis(20);  // with InboxKeeping::expiring
   BrokerReplication broker;
+  // A standby of the database with failover (none: a single database, as always), and
+  // whether it keeps copies of the logical slots.
+  Replication db_standby = Replication::none;
+  SlotSync db_slot_sync = SlotSync::off;
   bool operator==(const Settings&) const = default;
 };
 
