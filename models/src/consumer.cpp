@@ -196,7 +196,8 @@ sim::Task<bool> Consumer::poll_partition(std::uint32_t partition, std::int64_t& 
     if (!co_await commit_offset(partition, batch_end)) co_return false;
   }
   for (const StoredRecord& record : fetched->records) {
-    if (!co_await apply(record, partition)) {
+    const bool applied = co_await apply(record, partition);
+    if (!applied) {
       if (sink_ != nullptr) sink_->unfinished.push_back(UnfinishedStep{context_.name(), partition, context_.now()});
       break;
     }
