@@ -228,9 +228,17 @@ std::string delivery_summary(const std::vector<results::DesignResult>& results) 
   std::string text = "delivery lag (commit to first durable application, simulated ms) and deliveries per event:\n";
   for (const auto& result : results) {
     const auto& lag = result.delivery_lag;
+    // Short: once, twice, three times, then everything more often in one count.
     std::string counts;
-    for (const auto& [times, pairs] : result.delivery_counts.deliveries)
+    std::uint64_t more_often = 0;
+    for (const auto& [times, pairs] : result.delivery_counts.deliveries) {
+      if (times > 3) {
+        more_often += pairs;
+        continue;
+      }
       counts += fmt::format("{}{}x {}", counts.empty() ? "" : ", ", times, pairs);
+    }
+    if (more_often > 0) counts += fmt::format("{}4+x {}", counts.empty() ? "" : ", ", more_often);
     text += fmt::format("{:<{}} p50 {} p90 {} p99 {} max {}; delivered {}; applied twice or more {}\n", result.design,
                         width, ms(lag.percentile_us(500)), ms(lag.percentile_us(900)), ms(lag.percentile_us(990)),
                         ms(lag.max_us), counts.empty() ? std::string("never") : counts,

@@ -272,12 +272,12 @@ TEST(ToJson, WritesHowManyTimesEventsWereDelivered) {
 TEST(DeliverySummary, WritesOneLinePerDesignWithItsPercentiles) {
   results::DesignResult result = outbox_result();
   result.delivery_lag.add(2'500);
-  result.delivery_counts.deliveries = {{1, 5}, {2, 1}};
+  result.delivery_counts.deliveries = {{1, 5}, {2, 1}, {4, 2}, {9, 1}};
   const std::string text = delivery_summary({result, positive_control_result()});
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
   EXPECT_NE(text.find("outbox-polling"), std::string::npos) << text;
   EXPECT_NE(text.find("p50 2.5"), std::string::npos) << text;
-  EXPECT_NE(text.find("delivered 1x 5, 2x 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("delivered 1x 5, 2x 1, 4+x 3;"), std::string::npos) << text;
 }
 
 TEST(ToJson, KeepsTheLargestSeedExact) {
