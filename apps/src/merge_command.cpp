@@ -75,6 +75,7 @@ int run_merge_command(const MergeCommandOptions& options) {
   std::vector<std::string> notes;
   const bool held = judge_expectations(merged.results, notes);
   std::printf("\n%s\n", reports::summary_table(merged.results).c_str());
+  std::printf("%s\n", reports::delivery_summary(merged.results).c_str());
   for (const auto& note : notes) std::printf("%s\n", note.c_str());
   if (auto problem = reports::write_file_atomically(options.out, reports::to_json(merged).dump(2) + "\n"))
     return usage_error(*problem);

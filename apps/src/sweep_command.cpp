@@ -163,6 +163,7 @@ int run_sweep_command(const SweepCommandOptions& options, const std::vector<cons
   std::vector<std::string> notes;
   const bool held = judge_expectations(report.results, notes);
   std::printf("\n%s\n", reports::summary_table(report.results).c_str());
+  std::printf("%s\n", reports::delivery_summary(report.results).c_str());
   for (const auto& note : notes) std::printf("%s\n", note.c_str());
   if (options.check_determinism && !report.interrupted)
     std::printf("determinism: reran %llu seeds; each gave the trace hash of its first run\n",

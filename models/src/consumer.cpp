@@ -1,6 +1,8 @@
 // The consumer model: see consumer.h.
 #include "faultline/models/consumer.h"
 
+#include <map>
+
 namespace faultline::models {
 
 std::string_view to_string(ConsumerMode mode) {
@@ -15,17 +17,20 @@ std::string_view to_string(ConsumerMode mode) {
   return "?";
 }
 
-Consumer::Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings)
+Consumer::Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings,
+                   DeliverySink* sink)
     : Consumer(context, BrokerEndpoints{.replicas = {broker}, .partitions = settings.partitions}, database,
-               std::move(settings)) {}
+               std::move(settings), sink) {}
 
-Consumer::Consumer(sim::Context& context, BrokerEndpoints broker, sim::NodeId database, ConsumerSettings settings)
+Consumer::Consumer(sim::Context& context, BrokerEndpoints broker, sim::NodeId database, ConsumerSettings settings,
+                   DeliverySink* sink)
     : context_(context),
       broker_(std::move(broker)),
       coordinator_(broker_.endpoints().replicas.front()),
       database_(context, database, settings.timeout),
       settings_(std::move(settings)),
-      effects_(context.disk().get<sim::DurableLog<AppliedEffect>>(effects_name)) {}
+      effects_(context.disk().get<sim::DurableLog<AppliedEffect>>(effects_name)),
+      sink_(sink) {}
 
 void Consumer::start() {
   context_.spawn(run());
@@ -65,8 +70,19 @@ std::vector<AppliedEffect> Consumer::durable_effects_in_database(const sim::Disk
   const auto tables = Database::durable_tables(database_disk);
   const auto found = tables.find(consumer_tables::effects);
   if (found == tables.end()) return effects;
-  for (const auto& [id, row] : found->second)
-    effects.push_back(AppliedEffect{group, Event{row.event_id, row.key, row.command, 0}, 0, row.version});
+  // An inbox effect was applied when its transaction committed: the commit time of the
+  // write-ahead record that inserted it.
+  std::map<std::int64_t, sim::Instant> inserted_at;
+  if (const auto* wal = database_disk.find<sim::DurableLog<WalRecord>>(Database::wal_name))
+    for (const WalRecord& record : wal->durable())
+      for (const Write& write : record.writes)
+        if (write.kind == WriteKind::insert && write.table == consumer_tables::effects)
+          inserted_at.emplace(write.row.id, record.committed_at);
+  for (const auto& [id, row] : found->second) {
+    const auto committed = inserted_at.find(id);
+    effects.push_back(AppliedEffect{group, Event{row.event_id, row.key, row.command, 0}, 0, row.version,
+                                    committed == inserted_at.end() ? sim::Instant{} : committed->second});
+  }
   return effects;
 }
 
@@ -97,14 +113,22 @@ sim::Task<void> Consumer::run() {
 sim::Task<bool> Consumer::commit_offset(std::uint32_t partition, std::int64_t position) {
   CommitOffset commit{settings_.group, settings_.topic, partition, position};
   const auto committed = co_await context_.call(coordinator_, std::move(commit), settings_.timeout);
+  if (!committed.ok() && sink_ != nullptr)
+    sink_->unfinished.push_back(UnfinishedStep{context_.name(), partition, context_.now()});
+  if (committed.ok() && sink_ != nullptr)
+    sink_->commits.push_back(
+        AcknowledgedOffsetCommit{settings_.group, context_.name(), partition, position, context_.now()});
   if (committed.ok()) co_await context_.point("consumer.after_commit_offset");
   co_return committed.ok();
 }
 
 sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partition) {
+  if (sink_ != nullptr)
+    sink_->deliveries.push_back(Delivery{settings_.group, context_.name(), context_.incarnation(), partition,
+                                         record.offset, record.event.event_id, record.event.command, context_.now()});
   co_await context_.point("consumer.before_apply");
   if (settings_.mode != ConsumerMode::inbox) {
-    effects_.append(AppliedEffect{settings_.group, record.event, partition, record.offset});
+    effects_.append(AppliedEffect{settings_.group, record.event, partition, record.offset, context_.now()});
     co_await context_.sync(effects_);
     co_await context_.point("consumer.after_apply");
     co_return true;
@@ -182,7 +206,11 @@ sim::Task<bool> Consumer::poll_partition(std::uint32_t partition, std::int64_t& 
     if (!co_await commit_offset(partition, batch_end)) co_return false;
   }
   for (const StoredRecord& record : fetched->records) {
-    if (!co_await apply(record, partition)) break;
+    const bool applied = co_await apply(record, partition);
+    if (!applied) {
+      if (sink_ != nullptr) sink_->unfinished.push_back(UnfinishedStep{context_.name(), partition, context_.now()});
+      break;
+    }
     position = record.offset + 1;
   }
   if (settings_.mode == ConsumerMode::commit_before_processing) {

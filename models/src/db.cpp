@@ -457,7 +457,7 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   }
   for (const auto& key : reserved) unique_in_commit_.insert(key);
   const std::uint64_t lsn = ++last_lsn_;
-  wal_.append(WalRecord{.lsn = lsn, .tx = request.tx, .writes = writes});
+  wal_.append(WalRecord{.lsn = lsn, .tx = request.tx, .writes = writes, .committed_at = context_.now()});
   if (settings_.commit == CommitMode::synchronous) {
     co_await context_.point("db.commit.before_sync");
     co_await context_.sync(wal_);

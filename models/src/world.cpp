@@ -64,6 +64,48 @@ class WorkloadClient {
   std::vector<CommandRecord>& log_;
 };
 
+// The span and the nodes of each fault that struck, from the plan entries it can have
+// come from. A point fault's log entry does not say which plan entry fired, so every
+// candidate counts (the longest span, every node named): conservative, since a wider
+// window only explains more. A lost response is armed at `start` but takes whichever
+// reply the node sends next, which the log does not say, so its window runs to the end
+// of the safety phase. Everything heals when the liveness phase begins.
+std::vector<FaultWindow> fault_windows(const std::vector<sim::FaultRecord>& faults, const sim::FaultPlan& plan,
+                                       sim::Instant safety_end) {
+  std::vector<FaultWindow> windows;
+  for (const sim::FaultRecord& record : faults) {
+    FaultWindow window{.kind = record.kind, .start = record.time, .end = record.time, .node = record.node};
+    // A timed entry matches by its time exactly; only when none does can a point entry be the one that fired.
+    const auto timed_match = [&](const sim::Fault& fault) {
+      return fault.kind == record.kind && fault.point.empty() && fault.at == record.time && fault.node == record.node;
+    };
+    const auto point_match = [&](const sim::Fault& fault) {
+      return fault.kind == record.kind && !fault.point.empty() && (fault.node.empty() || fault.node == record.node);
+    };
+    const bool timed = std::any_of(plan.faults.begin(), plan.faults.end(), timed_match);
+    bool found = false;
+    bool until_liveness = record.kind == sim::FaultKind::lose_responses;
+    sim::Duration longest{};
+    for (const sim::Fault& fault : plan.faults) {
+      if (timed ? !timed_match(fault) : !point_match(fault)) continue;
+      found = true;
+      if (fault.duration.ticks == 0) until_liveness = true;  // no duration: it lasts until the liveness phase
+      longest = std::max(longest, fault.duration);
+      if (!fault.peer.empty()) window.peers.push_back(fault.peer);
+      for (const auto& member : fault.group) window.group.push_back(member);
+    }
+    if (record.kind != sim::FaultKind::heal)
+      window.end = (!found || until_liveness) ? safety_end : record.time + longest;
+    window.end = std::min(window.end, std::max(safety_end, window.start));
+    std::sort(window.peers.begin(), window.peers.end());
+    window.peers.erase(std::unique(window.peers.begin(), window.peers.end()), window.peers.end());
+    std::sort(window.group.begin(), window.group.end());
+    window.group.erase(std::unique(window.group.begin(), window.group.end()), window.group.end());
+    windows.push_back(std::move(window));
+  }
+  return windows;
+}
+
 }  // namespace
 
 std::vector<std::string> model_points() {
@@ -162,6 +204,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
           .start();
     };
   };
+  // Outside every node, so it survives their crashes (see DeliverySink).
+  DeliverySink delivery_sink;
   simulation.add_node(node_names::client, [&](sim::Context& context) {
     context.make<WorkloadClient>(context, service_id, scenario.workload, observation.commands).start();
   });
@@ -201,9 +245,10 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
                                                .inbox = settings.inbox,
                                                .inbox_retention = settings.inbox_retention};
       if (replicated) {
-        context.make<Consumer>(context, broker_endpoints(), consumer_database_id, consumer_settings).start();
+        context.make<Consumer>(context, broker_endpoints(), consumer_database_id, consumer_settings, &delivery_sink)
+            .start();
       } else {
-        context.make<Consumer>(context, broker_id, consumer_database_id, consumer_settings).start();
+        context.make<Consumer>(context, broker_id, consumer_database_id, consumer_settings, &delivery_sink).start();
       }
     }));
   }
@@ -341,12 +386,21 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   }
   observation.effects = all_effects();
   observation.faults = simulation.fault_log();
+  observation.fault_windows = fault_windows(observation.faults, scenario.plan, observation.safety_end);
+  observation.deliveries = std::move(delivery_sink.deliveries);
+  observation.offset_commits = std::move(delivery_sink.commits);
+  observation.unfinished_steps = std::move(delivery_sink.unfinished);
+  observation.node_names.emplace_back();
+  for (sim::NodeId node = 1; node <= simulation.node_count(); ++node)
+    observation.node_names.push_back(simulation.node_name(node));
   if (const auto* wal = simulation.disk(primary_id()).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
     for (const WalRecord& record : wal->durable())
       for (const Write& write : record.writes)
         if (write.kind == WriteKind::insert && write.row.command != 0 &&
-            observation.commit_lsn.count(write.row.command) == 0)
+            observation.commit_lsn.count(write.row.command) == 0) {
           observation.commit_lsn[write.row.command] = record.lsn;
+          observation.commit_time[write.row.command] = record.committed_at;
+        }
   }
   observation.events = simulation.events_run();
   observation.trace_hash = simulation.trace().hash();

@@ -91,25 +91,202 @@ void check_exactly_once_effect(const History& history, CheckReport& report) {
     }
 }
 
+namespace {
+
+bool overlaps(const models::FaultWindow& fault, sim::Instant from, sim::Instant to) {
+  return fault.start <= to && from <= fault.end;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Whether a fault could make a call from `caller` to `server` fail, time out or lose
+// its reply (so the caller cannot know whether it took effect): either end crashed,
+// paused or was cut off, a partition put them on different sides, the link between them
+// was cut one way or the other, or the server's replies were being lost. A partition or
+// one-way cut whose nodes the plan did not name counts as touching every node: the
+// history cannot tell, and a wider cause only explains more.
+bool disturbs_call(const models::FaultWindow& fault, const std::string& caller, const std::string& server) {
+  switch (fault.kind) {
+    case sim::FaultKind::crash:
+    case sim::FaultKind::crash_with_disk_loss:
+    case sim::FaultKind::pause:
+    case sim::FaultKind::isolate:
+      return fault.node == caller || fault.node == server;
+    case sim::FaultKind::partition:
+      if (fault.group.empty()) return true;
+      return contains(fault.group, caller) != contains(fault.group, server);
+    case sim::FaultKind::one_way:
+      if (fault.peers.empty()) return fault.node == caller || fault.node == server;
+      return (fault.node == caller && contains(fault.peers, server)) ||
+             (fault.node == server && contains(fault.peers, caller));
+    case sim::FaultKind::lose_responses:
+      return fault.node == server;
+    case sim::FaultKind::clock_skew:
+      // A skewed clock makes a lease look expired (or still held) to one side: a
+      // lease holder can lose its claim without knowing, and another publishes again.
+      return fault.node == caller || fault.node == server;
+    case sim::FaultKind::heal:
+      return false;
+  }
+  return false;
+}
+
+std::string describe(const models::FaultWindow& fault) {
+  std::string text = std::string(sim::to_string(fault.kind));
+  if (!fault.node.empty()) text += " of " + fault.node;
+  if (!fault.group.empty()) {
+    text += " of {";
+    for (std::size_t index = 0; index < fault.group.size(); ++index)
+      text += (index > 0 ? ", " : "") + fault.group[index];
+    text += "}";
+  }
+  return text + " at " + std::to_string(fault.start.ticks) + " us";
+}
+
+std::string time_text(sim::Instant time) {
+  return std::to_string(time.ticks) + " us";
+}
+
+// Why an event could be appended a second time, or empty if nothing in the history
+// explains it. A publisher appends again only when it did not learn that the first
+// append (and the mark that records it) took effect: its produce call ended unknown
+// (the publisher or the broker crashed, paused or was cut off, or the broker's reply
+// was lost), or its mark in the database did (the same faults between it and the
+// database), or it crashed before marking. Each of these is a fault touching the first
+// append's publisher, the broker or the database while the first append was in flight
+// or unmarked, that is between the first append and the second. A retry after a
+// timeout is the publisher's own record of an unknown outcome (attempt > 1, same node
+// and incarnation). What the history cannot tell is how late a reply was when no fault
+// struck; it never needs to: without a fault no reply is lost and the relay's timeouts
+// exceed the model's latencies.
+std::string cause_of_duplicate_append(const History& history, const models::StoredRecord& first,
+                                      const models::StoredRecord& again) {
+  const models::Event& before = first.event;
+  const models::Event& after = again.event;
+  if (after.attempt > 1 && after.publisher == before.publisher &&
+      after.publisher_incarnation == before.publisher_incarnation)
+    return "a retry after an unknown outcome";
+  // The history does not record when the publisher claimed the event (read its outbox
+  // row, its log entry or its stream position) before appending it, and a fault while
+  // the claim was held counts too: a paused relay whose transaction the database aborted
+  // publishes once more on resuming, then cannot mark, and publishes again. It cannot
+  // have claimed it before its change committed, so the window opens at that commit
+  // (or at the first append, for a change that never committed).
+  sim::Instant claimed = first.appended_at;
+  const auto committed = history.commit_time.find(before.command);
+  if (committed != history.commit_time.end()) claimed = std::min(claimed, committed->second);
+  const std::string publisher = history.node_name(before.publisher);
+  for (const auto& fault : history.fault_windows) {
+    if (!overlaps(fault, claimed, again.appended_at)) continue;
+    if (disturbs_call(fault, publisher, models::node_names::broker) ||
+        disturbs_call(fault, publisher, models::node_names::database))
+      return describe(fault);
+  }
+  return {};
+}
+
+// Why a consumer group received a record it had received before, or empty. It did if
+// its progress was not durable when it resumed: a consumer of the group (the one that
+// first received it or the one that received it again) crashed, paused or was cut off
+// from the broker or its database (or a call to them ended unknown) after the first
+// delivery and before an acknowledged offset commit covered the record; or the broker
+// lost the durable commit itself (a crash with disk loss) before the redelivery. A
+// consumer call can also end unknown with no fault at all (a slow message outlasting the
+// timeout); the history holds the consumer's own record of such an unfinished step, and
+// one on the record's partition in that span explains it too.
+std::string cause_of_redelivery(const History& history, const models::Delivery& first, const models::Delivery& again) {
+  sim::Instant covered = again.delivered_at;
+  for (const auto& commit : history.offset_commits) {
+    if (commit.group != first.group || commit.partition != first.partition) continue;
+    if (commit.offset <= first.offset || commit.acknowledged_at < first.delivered_at) continue;
+    covered = std::min(covered, commit.acknowledged_at);
+    break;
+  }
+  for (const auto& step : history.unfinished_steps)
+    if ((step.consumer == first.consumer || step.consumer == again.consumer) && step.partition == first.partition &&
+        first.delivered_at <= step.at && step.at <= covered)
+      return "an unfinished step of " + step.consumer + " at " + time_text(step.at);
+  for (const auto& fault : history.fault_windows) {
+    if (fault.kind == sim::FaultKind::crash_with_disk_loss && fault.node == models::node_names::broker &&
+        overlaps(fault, first.delivered_at, again.delivered_at))
+      return describe(fault);
+    if (!overlaps(fault, first.delivered_at, covered)) continue;
+    for (const std::string* consumer : {&first.consumer, &again.consumer})
+      if (disturbs_call(fault, *consumer, models::node_names::broker) ||
+          disturbs_call(fault, *consumer, models::node_names::consumer_database))
+        return describe(fault);
+  }
+  return {};
+}
+
+}  // namespace
+
 void check_no_unexplained_duplicate(const History& history, CheckReport& report) {
-  // The times of every append of each event, in broker order per partition (an
-  // event's appends all land in one partition: its key decides).
-  std::map<std::string, const models::StoredRecord*> previous;
+  // Duplicate appends, judged against the first append of the same event (an event's
+  // appends all land in one partition: its key decides).
+  std::map<std::string, const models::StoredRecord*> first_append;
+  std::map<std::pair<std::string, std::int64_t>, std::string> duplicate_cause;  // (event, offset) -> cause
   for (const auto& record : history.appends) {
-    const auto earlier = previous.find(record.event.event_id);
-    const models::StoredRecord* before_record = earlier == previous.end() ? nullptr : earlier->second;
-    previous[record.event.event_id] = &record;
-    if (before_record == nullptr) continue;
+    const auto [earlier, inserted] = first_append.emplace(record.event.event_id, &record);
+    if (inserted) continue;
     ++report.duplicate_appends;
-    const models::Event& before = before_record->event;
-    const bool retried = record.event.attempt > 1;
-    const bool restarted = record.event.publisher_incarnation != before.publisher_incarnation;
-    const bool faulted = !history.faults.empty();
-    if (retried || restarted || faulted) continue;
+    const models::StoredRecord& first = *earlier->second;
+    std::string cause = cause_of_duplicate_append(history, first, record);
+    duplicate_cause[{record.event.event_id, record.offset}] = cause;
+    if (!cause.empty()) continue;
     ++report.unexplained_duplicates;
     add_once(report, "ND",
              "event " + record.event.event_id + " was appended again (offset " + std::to_string(record.offset) +
-                 ") by the same publisher incarnation, on a first attempt, in a run without faults");
+                 ", at " + time_text(record.appended_at) + ", by " + history.node_name(record.event.publisher) +
+                 ", attempt " + std::to_string(record.event.attempt) + ") after its first append at offset " +
+                 std::to_string(first.offset) + " (at " + time_text(first.appended_at) + ", by " +
+                 history.node_name(first.event.publisher) +
+                 "), and no retry or fault touching the first publisher, the broker or the database lies between");
+  }
+
+  // Duplicate deliveries, per group and event, in delivery order.
+  std::map<std::pair<std::string, std::string>, std::vector<const models::Delivery*>> received;
+  for (const auto& delivery : history.deliveries) {
+    auto& earlier = received[{delivery.group, delivery.event_id}];
+    earlier.push_back(&delivery);
+    if (earlier.size() == 1) continue;
+    ++report.redeliveries;
+    const models::Delivery& first = *earlier.front();
+    const models::Delivery* same_record = nullptr;
+    for (std::size_t index = 0; index + 1 < earlier.size(); ++index)
+      if (earlier[index]->partition == delivery.partition && earlier[index]->offset == delivery.offset) {
+        same_record = earlier[index];
+        break;
+      }
+    std::string cause;
+    std::string what;
+    if (same_record != nullptr) {
+      cause = cause_of_redelivery(history, *same_record, delivery);
+      what = "the record at partition " + std::to_string(delivery.partition) + " offset " +
+             std::to_string(delivery.offset) + " was delivered to group " + delivery.group + " again (to " +
+             delivery.consumer + " at " + time_text(delivery.delivered_at) + ", first to " + same_record->consumer +
+             " at " + time_text(same_record->delivered_at) +
+             ") with no fault of its consumers or the broker before an offset commit covered it";
+    } else {
+      // Another broker record of the same event: a duplicate append, judged above, or a
+      // record the broker lost and its publisher appended again.
+      const auto appended = duplicate_cause.find({delivery.event_id, delivery.offset});
+      if (appended != duplicate_cause.end()) cause = appended->second;
+      if (cause.empty())
+        for (const auto& fault : history.fault_windows)
+          if ((fault.kind == sim::FaultKind::crash || fault.kind == sim::FaultKind::crash_with_disk_loss) &&
+              fault.node == models::node_names::broker && overlaps(fault, first.delivered_at, delivery.delivered_at)) {
+            cause = describe(fault);
+            break;
+          }
+      what = "its record at offset " + std::to_string(delivery.offset) + " was delivered to group " + delivery.group +
+             " after the record at offset " + std::to_string(first.offset) + ", an unexplained duplicate append";
+    }
+    if (!cause.empty()) continue;
+    ++report.unexplained_duplicates;
+    add_once(report, "ND", "event " + delivery.event_id + ": " + what);
   }
 }
 
@@ -149,6 +326,54 @@ void check_stream_integrity(const History& history, CheckReport& report) {
   }
 }
 
+namespace {
+
+std::string partition_of_log(const std::string& log) {
+  const auto slash = log.rfind('/');
+  return slash == std::string::npos ? log : log.substr(slash + 1);
+}
+
+// Where an event pending for a group is stuck, from the furthest step the history saw
+// it reach: never appended; appended but never fetched by the group (with the group's
+// last acknowledged offset on that partition); fetched by a consumer but never durably
+// applied.
+std::string where_stuck(const History& history, const std::string& event_id, const std::string& group,
+                        std::int64_t command) {
+  const auto committed = history.commit_time.find(command);
+  const std::string since =
+      committed == history.commit_time.end() ? std::string() : " (committed at " + time_text(committed->second) + ")";
+  const models::StoredRecord* appended = nullptr;
+  for (const auto& record : history.appends)
+    if (record.event.event_id == event_id) {
+      appended = &record;
+      break;
+    }
+  if (appended == nullptr)
+    return "never published" + since + ": its publisher (the relay or subscription) never appended it to the broker";
+  const models::Delivery* fetched = nullptr;
+  for (const auto& delivery : history.deliveries)
+    if (delivery.group == group && delivery.event_id == event_id) fetched = &delivery;
+  if (fetched != nullptr)
+    return "in the broker, not applied by group " + group + ": fetched by " + fetched->consumer + " (incarnation " +
+           std::to_string(fetched->incarnation) + ") at " + time_text(fetched->delivered_at) +
+           " but never durably applied";
+  const auto log = history.log_of_event.find(event_id);
+  const std::string where = log == history.log_of_event.end() ? std::string("the broker") : log->second;
+  std::string progress = "no acknowledged offset commit";
+  if (log != history.log_of_event.end()) {
+    const std::string partition = partition_of_log(log->second);
+    for (const auto& commit : history.offset_commits)
+      if (commit.group == group && std::to_string(commit.partition) == partition)
+        progress =
+            "last acknowledged offset " + std::to_string(commit.offset) + " at " + time_text(commit.acknowledged_at);
+  }
+  return "in the broker, not applied by group " + group + ": appended to " + where + " at offset " +
+         std::to_string(appended->offset) + " (at " + time_text(appended->appended_at) +
+         ") but never fetched by the group (" + progress + ")";
+}
+
+}  // namespace
+
 void check_eventual_delivery(const History& history, CheckReport& report) {
   if (history.drained) return;
   for (const auto& [command, row] : history.committed_changes) {
@@ -157,9 +382,8 @@ void check_eventual_delivery(const History& history, CheckReport& report) {
       if (applied_by(history, group, event_id)) continue;
       ++report.pending_at_bound;
       add_once(report, "E",
-               "after the liveness bound, event " + event_id + " is still pending: " +
-                   (history.appended.count(event_id) > 0 ? "in the broker, not applied by group " + group
-                                                         : std::string("never published")));
+               "after the liveness bound, event " + event_id +
+                   " is still pending: " + where_stuck(history, event_id, group, command));
     }
   }
 }

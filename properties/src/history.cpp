@@ -20,6 +20,7 @@ History History::from(const models::Observation& observation) {
       history.appends.push_back(record);
       ++history.appended[record.event.event_id];
       history.command_of_event[record.event.event_id] = record.event.command;
+      history.log_of_event[record.event.event_id] = log;
     }
   history.groups.push_back(models::ConsumerSettings{}.group);
   history.effects = observation.effects;
@@ -28,8 +29,19 @@ History History::from(const models::Observation& observation) {
     history.command_of_event[effect.event.event_id] = effect.event.command;
   }
   history.faults = observation.faults;
+  history.fault_windows = observation.fault_windows;
+  history.deliveries = observation.deliveries;
+  history.offset_commits = observation.offset_commits;
+  history.unfinished_steps = observation.unfinished_steps;
+  history.node_names = observation.node_names;
+  history.commit_time = observation.commit_time;
   history.drained = observation.drained;
   return history;
+}
+
+std::string History::node_name(sim::NodeId node) const {
+  if (node < node_names.size()) return node_names[node];
+  return "node " + std::to_string(node);
 }
 
 }  // namespace faultline::properties

@@ -15,7 +15,9 @@ const Violation* RunVerdict::failed_claim(const models::Design& design) const {
 
 RunVerdict judge(const models::Observation& observation) {
   RunVerdict verdict;
-  verdict.checks = check_all(History::from(observation));
+  const History history = History::from(observation);
+  verdict.checks = check_all(history);
+  verdict.deliveries = measure_deliveries(history);
   verdict.trace_hash = observation.trace_hash;
   verdict.events = observation.events;
   verdict.simulated_us = observation.end.ticks;

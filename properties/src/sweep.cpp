@@ -132,6 +132,9 @@ SweepOutcome sweep_checked(const models::Design& design, const SweepOptions& opt
     result.phantom_events += verdict.checks.phantom_events;
     result.duplicate_deliveries += verdict.checks.duplicate_deliveries;
     if (verdict.checks.duplicate_deliveries > 0) ++result.runs_with_duplicates;
+    for (const std::int64_t lag_us : verdict.deliveries.lags_us) result.delivery_lag.add(lag_us);
+    for (const auto& [times, pairs] : verdict.deliveries.deliveries) result.delivery_counts.deliveries[times] += pairs;
+    result.delivery_counts.applied_more_than_once += verdict.deliveries.applied_more_than_once;
     for (const auto& [point, hits] : verdict.coverage) result.point_coverage[point] += hits;
     if (!verdict.checks.violations.empty()) ++failing;
     for (const auto& violation : verdict.checks.violations) {

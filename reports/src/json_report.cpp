@@ -43,6 +43,27 @@ std::pair<double, double> wilson_interval(std::uint64_t successes, std::uint64_t
   return {std::max(0.0, centre - half_width), std::min(1.0, centre + half_width)};
 }
 
+json lag_to_json(const results::LagDistribution& lag) {
+  json buckets = json::array();
+  for (const auto& [floor_us, count] : lag.buckets) buckets.push_back({floor_us, count});
+  json bounds = json::array();
+  std::vector<std::uint64_t> counts(std::size(results::lag_histogram_bounds_us) + 1, 0);
+  for (const std::int64_t bound : results::lag_histogram_bounds_us) bounds.push_back(bound);
+  for (const auto& [floor_us, count] : lag.buckets) {
+    std::size_t slot = 0;
+    while (slot < std::size(results::lag_histogram_bounds_us) && floor_us >= results::lag_histogram_bounds_us[slot])
+      ++slot;
+    counts[slot] += count;
+  }
+  return {{"events", lag.events()},
+          {"max_us", lag.max_us},
+          {"p50_us", lag.percentile_us(500)},
+          {"p90_us", lag.percentile_us(900)},
+          {"p99_us", lag.percentile_us(990)},
+          {"histogram", {{"bounds_us", bounds}, {"counts", counts}}},
+          {"buckets", buckets}};
+}
+
 json to_json(const results::DesignResult& result) {
   json out = json::object();
   out["design"] = result.design;
@@ -66,8 +87,13 @@ json to_json(const results::DesignResult& result) {
   for (const auto& [invariant, count] : result.violations)
     verdicts[invariant] = verdict_name(result.verdict(invariant));
   out["verdicts"] = verdicts;
+  json deliveries_per_event = json::array();
+  for (const auto& [times, pairs] : result.delivery_counts.deliveries) deliveries_per_event.push_back({times, pairs});
   out["duplicates"] = {{"runs_with_duplicates", result.runs_with_duplicates},
-                       {"duplicate_deliveries", result.duplicate_deliveries}};
+                       {"duplicate_deliveries", result.duplicate_deliveries},
+                       {"deliveries_per_event", deliveries_per_event},
+                       {"applied_more_than_once", result.delivery_counts.applied_more_than_once}};
+  out["delivery_lag"] = lag_to_json(result.delivery_lag);
   out["lost_events"] = result.lost_events;
   out["phantom_events"] = result.phantom_events;
   out["point_coverage"] = result.point_coverage;
@@ -187,6 +213,36 @@ std::string summary_table(const std::vector<results::DesignResult>& results) {
     }
     text += fmt::format("{:<{}} {:>7} {:>8} {:>8} {:>8} {:>10}  {}\n", result.design, width, result.runs, count("L"),
                         count("P"), count("A"), result.runs_with_duplicates, verdict);
+  }
+  return text;
+}
+
+}  // namespace faultline::reports
+
+namespace faultline::reports {
+
+std::string delivery_summary(const std::vector<results::DesignResult>& results) {
+  const auto ms = [](std::int64_t micros) { return fmt::format("{:.1f}", static_cast<double>(micros) / 1000.0); };
+  std::size_t width = 6;
+  for (const auto& result : results) width = std::max(width, result.design.size());
+  std::string text = "delivery lag (commit to first durable application, simulated ms) and deliveries per event:\n";
+  for (const auto& result : results) {
+    const auto& lag = result.delivery_lag;
+    // Short: once, twice, three times, then everything more often in one count.
+    std::string counts;
+    std::uint64_t more_often = 0;
+    for (const auto& [times, pairs] : result.delivery_counts.deliveries) {
+      if (times > 3) {
+        more_often += pairs;
+        continue;
+      }
+      counts += fmt::format("{}{}x {}", counts.empty() ? "" : ", ", times, pairs);
+    }
+    if (more_often > 0) counts += fmt::format("{}4+x {}", counts.empty() ? "" : ", ", more_often);
+    text += fmt::format("{:<{}} p50 {} p90 {} p99 {} max {}; delivered {}; applied twice or more {}\n", result.design,
+                        width, ms(lag.percentile_us(500)), ms(lag.percentile_us(900)), ms(lag.percentile_us(990)),
+                        ms(lag.max_us), counts.empty() ? std::string("never") : counts,
+                        result.delivery_counts.applied_more_than_once);
   }
   return text;
 }

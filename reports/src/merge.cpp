@@ -179,6 +179,8 @@ results::Report merge_shards(const std::vector<ShardReport>& shards, const std::
     result.duplicate_deliveries = 0;
     result.lost_events = 0;
     result.phantom_events = 0;
+    result.delivery_lag = results::LagDistribution{};
+    result.delivery_counts = results::DuplicateDistribution{};
     result.point_coverage.clear();
     result.counterexamples.clear();
     result.engine = results::EngineFigures{};
@@ -194,6 +196,14 @@ results::Report merge_shards(const std::vector<ShardReport>& shards, const std::
       add(result.lost_events, part.lost_events, what + "lost events");
       add(result.phantom_events, part.phantom_events, what + "phantom events");
       add(result.point_coverage, part.point_coverage, what + "hits of");
+      // Fixed bucket bounds: the merged distribution is the sum of the shards' counts.
+      for (const auto& [floor_us, count] : part.delivery_lag.buckets)
+        add(result.delivery_lag.buckets[floor_us], count, what + "delivery lags");
+      result.delivery_lag.max_us = std::max(result.delivery_lag.max_us, part.delivery_lag.max_us);
+      for (const auto& [times, pairs] : part.delivery_counts.deliveries)
+        add(result.delivery_counts.deliveries[times], pairs, what + "deliveries per event");
+      add(result.delivery_counts.applied_more_than_once, part.delivery_counts.applied_more_than_once,
+          what + "events applied more than once");
       for (const auto& example : part.counterexamples)
         if (examples_per_invariant[example.invariant]++ < sweep.counterexamples_per_invariant)
           result.counterexamples.push_back(example);

@@ -163,10 +163,57 @@ results::Counterexample read_counterexample(const json& value, const std::string
   return example;
 }
 
+// An array of [key, count] pairs with strictly increasing keys, as the report writes a
+// sparse histogram.
+std::map<std::uint64_t, std::uint64_t> read_count_pairs(const json& object, const char* key, const std::string& where) {
+  const std::string place = at(where, key);
+  const json& pairs = object.at(key);
+  if (!pairs.is_array()) fail(place + " must be an array of [value, count] pairs");
+  std::map<std::uint64_t, std::uint64_t> out;
+  for (std::size_t index = 0; index < pairs.size(); ++index) {
+    const std::string item = place + "[" + std::to_string(index) + "]";
+    if (!pairs[index].is_array() || pairs[index].size() != 2) fail(item + " must be a [value, count] pair");
+    const std::uint64_t value = read_count(pairs[index][0], item + "[0]");
+    const std::uint64_t count = read_count(pairs[index][1], item + "[1]");
+    if (!out.empty() && value <= out.rbegin()->first) fail(item + " is not in increasing order");
+    if (count == 0) fail(item + " counts nothing (empty buckets are left out)");
+    out[value] = count;
+  }
+  return out;
+}
+
+results::LagDistribution read_delivery_lag(const json& value, const std::string& where) {
+  const std::string place = at(where, "delivery_lag");
+  const json& lag_json = value.at("delivery_lag");
+  expect_keys(lag_json, place, {"events", "max_us", "p50_us", "p90_us", "p99_us", "histogram", "buckets"});
+  results::LagDistribution lag;
+  constexpr std::uint64_t largest = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  for (const auto& [floor_us, count] : read_count_pairs(lag_json, "buckets", place)) {
+    if (floor_us > largest ||
+        results::LagDistribution::bucket_of(static_cast<std::int64_t>(floor_us)) != static_cast<std::int64_t>(floor_us))
+      fail(at(place, "buckets") + " has " + std::to_string(floor_us) + ", which is not a bucket bound");
+    lag.buckets[static_cast<std::int64_t>(floor_us)] = count;
+  }
+  const std::uint64_t max_us = read_count(lag_json, "max_us", place);
+  if (max_us > largest) fail(at(place, "max_us") + " is too large");
+  lag.max_us = static_cast<std::int64_t>(max_us);
+  if (!lag.buckets.empty() && results::LagDistribution::bucket_of(lag.max_us) != lag.buckets.rbegin()->first)
+    fail(at(place, "max_us") + " is not in the highest bucket");
+  // The count, the percentiles and the coarse histogram follow from the buckets: checked
+  // against them, then written afresh.
+  results::DesignResult only_lag;
+  only_lag.delivery_lag = lag;
+  const json derived = to_json(only_lag).at("delivery_lag");
+  for (const char* key : {"events", "p50_us", "p90_us", "p99_us", "histogram"})
+    if (lag_json.at(key) != derived.at(key)) fail(at(place, key) + " does not follow from the buckets");
+  return lag;
+}
+
 results::DesignResult read_design_result(const json& value, const std::string& where) {
-  expect_keys(value, where,
-              {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations", "rates",
-               "verdicts", "duplicates", "lost_events", "phantom_events", "point_coverage", "counterexamples"});
+  expect_keys(
+      value, where,
+      {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations", "rates",
+       "verdicts", "duplicates", "delivery_lag", "lost_events", "phantom_events", "point_coverage", "counterexamples"});
   results::DesignResult result;
   result.design = read_design_name(value, where);
   result.profile = read_string(value, "profile", where);
@@ -219,9 +266,15 @@ results::DesignResult read_design_result(const json& value, const std::string& w
 
   const std::string duplicates_place = at(where, "duplicates");
   const json& duplicates = value.at("duplicates");
-  expect_keys(duplicates, duplicates_place, {"runs_with_duplicates", "duplicate_deliveries"});
+  expect_keys(duplicates, duplicates_place,
+              {"runs_with_duplicates", "duplicate_deliveries", "deliveries_per_event", "applied_more_than_once"});
   result.runs_with_duplicates = read_count(duplicates, "runs_with_duplicates", duplicates_place);
   result.duplicate_deliveries = read_count(duplicates, "duplicate_deliveries", duplicates_place);
+  result.delivery_counts.deliveries = read_count_pairs(duplicates, "deliveries_per_event", duplicates_place);
+  if (!result.delivery_counts.deliveries.empty() && result.delivery_counts.deliveries.begin()->first == 0)
+    fail(at(duplicates_place, "deliveries_per_event") + " counts events delivered 0 times");
+  result.delivery_counts.applied_more_than_once = read_count(duplicates, "applied_more_than_once", duplicates_place);
+  result.delivery_lag = read_delivery_lag(value, where);
   if (result.runs_with_duplicates > result.runs)
     fail(at(duplicates_place, "runs_with_duplicates") + " is more than the runs");
   result.lost_events = read_count(value, "lost_events", where);

@@ -219,10 +219,65 @@ TEST(ToJson, WritesTheDesignResultFields) {
   EXPECT_TRUE(result["claimed"].is_array());
   EXPECT_TRUE(result["claimed"].empty());
   EXPECT_EQ(result["violations"]["L"], 36U);
-  EXPECT_EQ(result["duplicates"], (nlohmann::json{{"runs_with_duplicates", 0}, {"duplicate_deliveries", 0}}));
+  EXPECT_EQ(result["duplicates"], (nlohmann::json{{"runs_with_duplicates", 0},
+                                                  {"duplicate_deliveries", 0},
+                                                  {"deliveries_per_event", nlohmann::json::array()},
+                                                  {"applied_more_than_once", 0}}));
+  EXPECT_EQ(result["delivery_lag"]["events"], 0U);
   EXPECT_EQ(result["lost_events"], 593U);
   EXPECT_EQ(result["phantom_events"], 0U);
   EXPECT_TRUE(result["point_coverage"].is_object());
+}
+
+TEST(LagDistribution, KeepsTwoSignificantDigitsPerBucket) {
+  // Fixed bounds, whatever the data: what lets shards merge by adding counts.
+  EXPECT_EQ(results::LagDistribution::bucket_of(0), 0);
+  EXPECT_EQ(results::LagDistribution::bucket_of(99), 99);
+  EXPECT_EQ(results::LagDistribution::bucket_of(100), 100);
+  EXPECT_EQ(results::LagDistribution::bucket_of(109), 100);
+  EXPECT_EQ(results::LagDistribution::bucket_of(999), 990);
+  EXPECT_EQ(results::LagDistribution::bucket_of(1'234), 1'200);
+  EXPECT_EQ(results::LagDistribution::bucket_of(1'234'567), 1'200'000);
+  for (const std::int64_t bound : results::lag_histogram_bounds_us)
+    EXPECT_EQ(results::LagDistribution::bucket_of(bound), bound) << "a coarse bound must be a bucket bound";
+}
+
+TEST(ToJson, WritesTheDeliveryLagPercentilesAndHistogram) {
+  // 100 lags: 50 of 0.5 ms, 40 of 3 ms, 9 of 40 ms and one of 1.23 s.
+  results::DesignResult result = outbox_result();
+  for (int index = 0; index < 50; ++index) result.delivery_lag.add(500);
+  for (int index = 0; index < 40; ++index) result.delivery_lag.add(3'000);
+  for (int index = 0; index < 9; ++index) result.delivery_lag.add(40'000);
+  result.delivery_lag.add(1'234'567);
+  const nlohmann::json lag = to_json(result)["delivery_lag"];
+  EXPECT_EQ(lag["events"], 100U);
+  EXPECT_EQ(lag["p50_us"], 500);
+  EXPECT_EQ(lag["p90_us"], 3'000);
+  EXPECT_EQ(lag["p99_us"], 40'000);
+  EXPECT_EQ(lag["max_us"], 1'234'567) << "the maximum is exact, not a bucket bound";
+  EXPECT_EQ(lag["histogram"]["bounds_us"].size() + 1, lag["histogram"]["counts"].size());
+  EXPECT_EQ(lag["histogram"]["counts"], (nlohmann::json{50, 0, 40, 0, 0, 9, 0, 0, 0, 0, 1, 0, 0}));
+  EXPECT_EQ(lag["buckets"], (nlohmann::json{{500, 50}, {3'000, 40}, {40'000, 9}, {1'200'000, 1}}));
+}
+
+TEST(ToJson, WritesHowManyTimesEventsWereDelivered) {
+  results::DesignResult result = outbox_result();
+  result.delivery_counts.deliveries = {{1, 90}, {2, 8}, {3, 2}};
+  result.delivery_counts.applied_more_than_once = 3;
+  const nlohmann::json duplicates = to_json(result)["duplicates"];
+  EXPECT_EQ(duplicates["deliveries_per_event"], (nlohmann::json{{1, 90}, {2, 8}, {3, 2}}));
+  EXPECT_EQ(duplicates["applied_more_than_once"], 3U);
+}
+
+TEST(DeliverySummary, WritesOneLinePerDesignWithItsPercentiles) {
+  results::DesignResult result = outbox_result();
+  result.delivery_lag.add(2'500);
+  result.delivery_counts.deliveries = {{1, 5}, {2, 1}, {4, 2}, {9, 1}};
+  const std::string text = delivery_summary({result, positive_control_result()});
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
+  EXPECT_NE(text.find("outbox-polling"), std::string::npos) << text;
+  EXPECT_NE(text.find("p50 2.5"), std::string::npos) << text;
+  EXPECT_NE(text.find("delivered 1x 5, 2x 1, 4+x 3;"), std::string::npos) << text;
 }
 
 TEST(ToJson, KeepsTheLargestSeedExact) {

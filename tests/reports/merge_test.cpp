@@ -41,6 +41,13 @@ void fold_run(results::DesignResult& result, std::map<std::string, std::uint64_t
   result.point_coverage["service.after_commit"] += seed % 5;
   if (seed % 4 == 0) result.point_coverage["relay.after_select"] += 1;
   if (seed % 3 == 0) ++result.runs_with_duplicates, result.duplicate_deliveries += 2;
+  // Delivery lags spread over many buckets, and deliveries per event, so a merge that
+  // lost or double-counted a shard's distribution would show.
+  for (std::uint64_t event = 0; event < 5; ++event)
+    result.delivery_lag.add(static_cast<std::int64_t>((seed * 7'919 + event * 104'729) % 2'000'000));
+  result.delivery_counts.deliveries[1] += 4;
+  result.delivery_counts.deliveries[1 + seed % 3] += 1;
+  result.delivery_counts.applied_more_than_once += seed % 2;
   std::vector<std::string> violated;
   if (seed % 2 == 0) violated.push_back("L");
   if (seed % 7 == 0) violated.push_back("EO");
@@ -166,7 +173,14 @@ TEST(ReportFromJson, RefusesADamagedReportInOneLineNamingTheKey) {
     json value;
     std::string named;
   } cases[] = {
-      {"/schema_version", 2, "schema_version"},
+      {"/schema_version", 1, "schema_version"},
+      {"/results/0/delivery_lag/p50_us", 7, "delivery_lag.p50_us"},
+      {"/results/0/delivery_lag/events", 1, "delivery_lag.events"},
+      {"/results/0/delivery_lag/max_us", 1, "delivery_lag.max_us"},
+      {"/results/0/delivery_lag/buckets/0/0", 123, "delivery_lag.buckets"},
+      {"/results/0/delivery_lag/histogram/counts/0", 999, "delivery_lag.histogram"},
+      {"/results/0/duplicates/deliveries_per_event", json::object(), "deliveries_per_event"},
+      {"/results/0/duplicates/deliveries_per_event/0", json::array({0, 3}), "deliveries_per_event"},
       {"/tool", "other", "tool"},
       {"/interrupted", "no", "interrupted"},
       {"/colour", "blue", "colour"},

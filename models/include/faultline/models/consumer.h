@@ -22,6 +22,49 @@ struct AppliedEffect {
   Event event;
   std::uint32_t partition = 0;
   std::int64_t offset = 0;
+  sim::Instant applied_at;  // when it was applied (for an inbox effect: its database commit)
+};
+
+// One record a consumer instance received and handed to its apply step, whether the
+// step then applied it or an inbox dropped it as already seen.
+struct Delivery {
+  std::string group;
+  std::string consumer;  // the consumer node's name
+  std::uint32_t incarnation = 0;
+  std::uint32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string event_id;
+  std::int64_t command = 0;
+  sim::Instant delivered_at;
+};
+
+// An offset commit whose acknowledgement the consumer received: the broker had made it
+// durable by then.
+struct AcknowledgedOffsetCommit {
+  std::string group;
+  std::string consumer;
+  std::uint32_t partition = 0;
+  std::int64_t offset = 0;  // the next offset to read
+  sim::Instant acknowledged_at;
+};
+
+// A step a consumer could not finish (a call to the broker or its database failed or
+// ended unknown): the consumer's own record that its progress may not be durable, which
+// explains a redelivery even when no planned fault made the call late (a slow message
+// can outlast a timeout).
+struct UnfinishedStep {
+  std::string consumer;
+  std::uint32_t partition = 0;
+  sim::Instant at;
+};
+
+// Where consumers report what they received, for the checkers. The world owns it,
+// outside every node: it survives crashes, and writing to it neither draws from a
+// random stream nor touches the trace, so observing never changes a run.
+struct DeliverySink {
+  std::vector<Delivery> deliveries;               // in delivery order
+  std::vector<AcknowledgedOffsetCommit> commits;  // in acknowledgement order
+  std::vector<UnfinishedStep> unfinished;         // in time order
 };
 
 struct ConsumerSettings {
@@ -48,11 +91,14 @@ class Consumer {
  public:
   static constexpr std::string_view effects_name = "consumer.effects";
 
-  // `database` is the consumer's own database (used by the inbox mode).
-  Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings);
+  // `database` is the consumer's own database (used by the inbox mode); `sink`, if
+  // given, observes every delivery and acknowledged offset commit.
+  Consumer(sim::Context& context, sim::NodeId broker, sim::NodeId database, ConsumerSettings settings,
+           DeliverySink* sink = nullptr);
   // With a replicated broker: records are fetched from each partition's leader; the
   // group's offsets are kept by the first replica ("broker"), the group coordinator.
-  Consumer(sim::Context& context, BrokerEndpoints broker, sim::NodeId database, ConsumerSettings settings);
+  Consumer(sim::Context& context, BrokerEndpoints broker, sim::NodeId database, ConsumerSettings settings,
+           DeliverySink* sink = nullptr);
   void start();
 
   // The effects that survived, from the consumer's local store and from its
@@ -75,6 +121,7 @@ class Consumer {
   DbClient database_;
   ConsumerSettings settings_;
   sim::DurableLog<AppliedEffect>& effects_;
+  DeliverySink* sink_;
 };
 
 }  // namespace faultline::models

@@ -78,6 +78,7 @@ struct WalRecord {
   std::vector<Write> writes;
   std::string sequence_table;  // sequence advance: ids up to `sequence_high` may have been handed out
   std::int64_t sequence_high = 0;
+  sim::Instant committed_at;  // when the commit record was written (simulated time), for delivery lags
 };
 
 // ---- Requests ----

@@ -31,6 +31,18 @@ struct CommandRecord {
   sim::Instant completed;
 };
 
+// A fault as it struck, with how long its effect could last and every node it touched
+// (read from the plan): what a checker needs to tell whether it could explain what it
+// sees at some time between two others.
+struct FaultWindow {
+  sim::FaultKind kind = sim::FaultKind::crash;
+  sim::Instant start;
+  sim::Instant end;                // the latest its effect can have lasted (at most the end of the safety phase)
+  std::string node;                // the node it struck (empty for a partition)
+  std::vector<std::string> peers;  // one-way: the nodes whose messages from `node` were dropped
+  std::vector<std::string> group;  // partition: the side cut off from every other node
+};
+
 struct Observation {
   std::vector<CommandRecord> commands;
   std::map<std::string, std::map<std::int64_t, Row>> tables;     // durable database state
@@ -38,8 +50,14 @@ struct Observation {
   std::vector<AppliedEffect> effects;                            // durable consumer effects, in application order
   std::map<std::int64_t, std::uint64_t> commit_lsn;              // command -> log sequence number of its change
   std::vector<sim::FaultRecord> faults;                          // every fault that struck
-  bool drained = false;     // every committed change was applied before the liveness bound
-  sim::Instant safety_end;  // when faults stopped
+  std::vector<FaultWindow> fault_windows;                        // the same faults, with their spans and nodes
+  std::map<std::int64_t, sim::Instant> commit_time;              // command -> when its change committed
+  std::vector<Delivery> deliveries;                              // every record a consumer handed to its apply step
+  std::vector<AcknowledgedOffsetCommit> offset_commits;          // every offset commit a consumer saw acknowledged
+  std::vector<UnfinishedStep> unfinished_steps;  // every consumer step whose call failed or ended unknown
+  std::vector<std::string> node_names;           // node id -> name (id 0 is the world itself)
+  bool drained = false;                          // every committed change was applied before the liveness bound
+  sim::Instant safety_end;                       // when faults stopped
   sim::Instant end;
   std::uint64_t events = 0;
   std::uint64_t trace_hash = 0;

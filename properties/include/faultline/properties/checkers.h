@@ -20,9 +20,10 @@ struct CheckReport {
   std::uint64_t lost_events = 0;
   std::uint64_t phantom_events = 0;
   std::uint64_t unacknowledged_durable = 0;
-  std::uint64_t duplicate_deliveries = 0;  // applications beyond the first, over every group
-  std::uint64_t duplicate_appends = 0;     // broker appends beyond the first
-  std::uint64_t unexplained_duplicates = 0;
+  std::uint64_t duplicate_deliveries = 0;    // applications beyond the first, over every group
+  std::uint64_t duplicate_appends = 0;       // broker appends beyond the first
+  std::uint64_t redeliveries = 0;            // deliveries of an event to a group beyond the first
+  std::uint64_t unexplained_duplicates = 0;  // duplicate appends and redeliveries with no allowed cause
   std::uint64_t out_of_order = 0;
   std::uint64_t pending_at_bound = 0;
 
@@ -40,14 +41,21 @@ void check_ack_implies_durable(const History& history, CheckReport& report);
 void check_at_least_once(const History& history, CheckReport& report);
 // EO: each event's effect is applied exactly once per group (duplicates counted).
 void check_exactly_once_effect(const History& history, CheckReport& report);
-// ND: every duplicate append has an allowed cause in the history: a retry after an
-// unknown outcome, a publisher restart, or a fault that struck between the appends.
+// ND: every duplicate has an allowed cause in the history. A second append of an event
+// needs a retry by the same publisher incarnation after an unknown outcome, or a fault
+// touching the first append's publisher, the broker or the database between the two
+// appends. A second delivery of an event to a group (even one an inbox then drops)
+// needs a duplicate append that was itself explained, or a fault touching a consumer of
+// the group, the broker or the consumer's database between the first delivery and the
+// offset commit covering it.
 void check_no_unexplained_duplicate(const History& history, CheckReport& report);
 // O: per key, events are first applied in the order their changes committed.
 void check_per_key_order(const History& history, CheckReport& report);
 // V: per event-store stream, versions are unique and contiguous from 1.
 void check_stream_integrity(const History& history, CheckReport& report);
-// E: after the faults healed, everything committed was applied within the bound.
+// E: after the faults healed, everything committed was applied within the bound; what
+// was not is named with where it is stuck (never appended, never fetched, fetched but
+// never applied).
 void check_eventual_delivery(const History& history, CheckReport& report);
 
 CheckReport check_all(const History& history);

@@ -31,8 +31,21 @@ struct History {
   std::map<std::string, std::map<std::string, std::uint64_t>> applied;  // group -> event id -> count
   std::map<std::string, std::int64_t> command_of_event;                 // every event id seen -> its command
   std::vector<std::string> groups;                                      // the consumer groups expected to apply
+  std::map<std::string, std::string> log_of_event;                      // event id -> its partition log
   std::vector<sim::FaultRecord> faults;
+  // The faults with their spans and the nodes they touched, for attributing duplicates.
+  std::vector<models::FaultWindow> fault_windows;
+  // Every record a consumer handed to its apply step, in delivery order, and every
+  // offset commit a consumer saw acknowledged, in order.
+  std::vector<models::Delivery> deliveries;
+  std::vector<models::AcknowledgedOffsetCommit> offset_commits;
+  std::vector<models::UnfinishedStep> unfinished_steps;  // consumer steps whose call failed or ended unknown
+  std::vector<std::string> node_names;                   // node id -> name
+  std::map<std::int64_t, sim::Instant> commit_time;      // command -> when its change committed
   bool drained = false;
+
+  // The name of a node id, or "node <id>" if the history does not know it.
+  std::string node_name(sim::NodeId node) const;
 
   static History from(const models::Observation& observation);
 };

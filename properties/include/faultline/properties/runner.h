@@ -14,6 +14,7 @@
 #include "faultline/models/design.h"
 #include "faultline/models/world.h"
 #include "faultline/properties/checkers.h"
+#include "faultline/properties/delivery_figures.h"
 #include "faultline/reports/result.h"
 
 namespace faultline::properties {
@@ -25,6 +26,7 @@ struct RunVerdict {
   std::int64_t simulated_us = 0;
   bool drained = false;
   std::map<std::string, std::uint64_t> coverage;
+  DeliveryFigures deliveries;
 
   // A claimed invariant that failed, if any (the first in the design's claim order).
   const Violation* failed_claim(const models::Design& design) const;

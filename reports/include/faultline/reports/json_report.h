@@ -12,7 +12,7 @@
 
 namespace faultline::reports {
 
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 nlohmann::json to_json(const results::DesignResult& result);
 
@@ -27,5 +27,8 @@ std::optional<std::string> check_writable(const std::string& path);
 
 // The human summary of one design's sweep: a few aligned lines.
 std::string summary_table(const std::vector<results::DesignResult>& results);
+// One line per design: the delivery-lag percentiles and how many times events were
+// delivered and applied.
+std::string delivery_summary(const std::vector<results::DesignResult>& results);
 
 }  // namespace faultline::reports

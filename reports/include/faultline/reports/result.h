@@ -3,6 +3,7 @@
 // else of faultline.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,6 +25,61 @@ struct Counterexample {
   std::string trace_hash;     // 16 hex digits
   std::string replay;         // the command line that reruns it
   std::string scenario_json;  // the scenario, serialised, so it can be replayed without the seed's generator
+};
+
+// The delivery lag of events to consumer groups: for each event and group, the simulated
+// time from the durable commit of its change to the first durable application of its
+// event, in microseconds. Kept as counts per fine bucket with fixed bounds (two
+// significant decimal digits: every value below 100 us is its own bucket, then 100, 110,
+// ..., 990, 1000, 1100, ... us), so shards merge exactly by adding counts, and the
+// percentiles and the coarse histogram a report prints are derived from these buckets
+// (merged or not, the same numbers). A percentile is the lower bound of the bucket
+// holding its nearest-rank value: the exact value lies within 10% above it.
+struct LagDistribution {
+  std::map<std::int64_t, std::uint64_t> buckets;  // bucket lower bound (us) -> events
+  std::int64_t max_us = 0;                        // exact
+
+  static std::int64_t bucket_of(std::int64_t lag_us) {
+    if (lag_us < 100) return lag_us < 0 ? 0 : lag_us;
+    std::int64_t scale = 1;
+    while (lag_us / scale >= 100) scale *= 10;
+    return lag_us / scale * scale;
+  }
+  void add(std::int64_t lag_us) {
+    ++buckets[bucket_of(lag_us)];
+    if (lag_us > max_us) max_us = lag_us;
+  }
+  std::uint64_t events() const {
+    std::uint64_t total = 0;
+    for (const auto& [floor_us, count] : buckets) total += count;
+    return total;
+  }
+  // Nearest rank: the smallest bucket holding at least per_mille/1000 of the events.
+  std::int64_t percentile_us(std::uint64_t per_mille) const {
+    const std::uint64_t total = events();
+    if (total == 0) return 0;
+    const std::uint64_t rank = std::max<std::uint64_t>(1, (per_mille * total + 999) / 1000);
+    std::uint64_t seen = 0;
+    for (const auto& [floor_us, count] : buckets) {
+      seen += count;
+      if (seen >= rank) return floor_us;
+    }
+    return max_us;
+  }
+};
+
+// The coarse histogram of delivery lags a report shows: events below each bound, above
+// the previous one; the last count holds everything from the last bound up. The bounds
+// are bucket bounds of LagDistribution, so the coarse counts follow from the fine ones.
+inline constexpr std::int64_t lag_histogram_bounds_us[] = {1'000,   2'000,   5'000,   10'000,    20'000,    50'000,
+                                                           100'000, 200'000, 500'000, 1'000'000, 2'000'000, 5'000'000};
+
+// How often each event reached each consumer group: deliveries (every record a consumer
+// handed to its apply step, inbox drops included) per event and group, and how many
+// events a group applied more than once, summed over runs.
+struct DuplicateDistribution {
+  std::map<std::uint64_t, std::uint64_t> deliveries;  // deliveries of one event to one group -> (event, group) pairs
+  std::uint64_t applied_more_than_once = 0;           // (event, group) pairs applied twice or more
 };
 
 // Simulated-engine figures, kept apart from the deterministic part of a report.
@@ -48,6 +104,8 @@ struct DesignResult {
   std::uint64_t duplicate_deliveries = 0;
   std::uint64_t lost_events = 0;                        // summed over runs
   std::uint64_t phantom_events = 0;                     // summed over runs
+  LagDistribution delivery_lag;                         // over every run's applied events
+  DuplicateDistribution delivery_counts;                // over every run's delivered events
   std::map<std::string, std::uint64_t> point_coverage;  // named point -> hits, summed over runs
   std::vector<Counterexample> counterexamples;          // the first few per invariant
   EngineFigures engine;
