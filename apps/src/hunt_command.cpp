@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -56,16 +57,17 @@ std::string shrunk_text(const properties::HuntResult& result) {
                      shrunk.faults_before == 1 ? "" : "s", shrunk.seed);
 }
 
-constexpr const char* row_format = "{:<36} {:<20} {:<10} {:>6} {:>8} {:>7} {:>7}  {}";
+// The design column is as wide as the longest name hunted, so every row lines up.
+constexpr const char* row_format = "{:<{}} {:<20} {:<10} {:>6} {:>8} {:>7} {:>7}  {}";
 
-std::string header_row() {
-  return fmt::format(row_format, "design", "invariants", "verdict", "found", "median", "min", "max",
+std::string header_row(std::size_t design_width) {
+  return fmt::format(row_format, "design", design_width, "invariants", "verdict", "found", "median", "min", "max",
                      "shrunk counterexample (of the first failing search)");
 }
 
-std::string table_row(const properties::HuntResult& result) {
+std::string table_row(const properties::HuntResult& result, std::size_t design_width) {
   const bool any_found = result.searches_found() > 0;
-  return fmt::format(row_format, result.design, target(result), properties::to_string(result.verdict()),
+  return fmt::format(row_format, result.design, design_width, target(result), properties::to_string(result.verdict()),
                      fmt::format("{}/{}", result.searches_found(), result.searches.size()), median_text(result),
                      any_found ? seeds_text(result.min_seeds(), result.seeds_max) : "-",
                      any_found ? seeds_text(result.max_seeds(), result.seeds_max) : "-", shrunk_text(result));
@@ -126,7 +128,9 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
       static_cast<unsigned long long>(properties::hunt_seed_stride),
       static_cast<unsigned long long>(properties::hunt_seed_stride), options.commands, options.profile.c_str(),
       options.jobs > 1 ? fmt::format(", {} jobs", options.jobs).c_str() : "");
-  std::printf("%s\n", header_row().c_str());
+  std::size_t design_width = 6;
+  for (const models::Design* design : designs) design_width = std::max(design_width, design->name().size());
+  std::printf("%s\n", header_row(design_width).c_str());
   std::fflush(stdout);
 
   const InterruptRequests interrupt;
@@ -146,7 +150,7 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
     properties::HuntResult result = properties::hunt(*design, hunt);
     interrupted = interrupted || result.interrupted;
     if (result.searches.empty()) break;
-    std::printf("%s\n", table_row(result).c_str());
+    std::printf("%s\n", table_row(result, design_width).c_str());
     std::fflush(stdout);
     results.push_back(std::move(result));
   }
