@@ -58,7 +58,7 @@ std::string shrunk_text(const properties::HuntResult& result) {
 }
 
 // The design column is as wide as the longest name hunted, so every row lines up.
-constexpr const char* row_format = "{:<{}} {:<20} {:<10} {:>6} {:>8} {:>7} {:>7}  {}";
+constexpr const char* row_format = "{:<{}} {:<22} {:<10} {:>6} {:>8} {:>7} {:>7}  {}";
 
 std::string header_row(std::size_t design_width) {
   return fmt::format(row_format, "design", design_width, "invariants", "verdict", "found", "median", "min", "max",
