@@ -139,7 +139,8 @@ HuntResult hunt(const models::Design& design, const HuntOptions& options) {
 
   const auto first_failing = std::find_if(result.searches.begin(), result.searches.end(),
                                           [](const HuntSearch& search) { return search.failing_seed; });
-  if (first_failing != result.searches.end()) {
+  // After a stop, the shrinking is skipped too: whoever stopped the hunt wants it over.
+  if (first_failing != result.searches.end() && !stopped()) {
     const models::Scenario failing = scenario_of(*first_failing->failing_seed);
     const ShrinkOutcome outcome = shrink_scenario(failing, design, first_failing->invariant);
     result.shrunk = ShrunkCounterexample{.seed = failing.seed,
