@@ -1,6 +1,7 @@
 // The faultline command: run (sweep seeds, print a summary, write a JSON report),
 // replay (rerun one scenario and tell its story), explore (crash every named point,
-// in apps/src/explore_command.cpp), list (what can be named).
+// in apps/src/explore_command.cpp), hunt (seeds to the first failure over independent
+// searches, in apps/src/hunt_command.cpp), list (what can be named).
 // Every input error is one line on stderr and exit code 2; nothing is written then.
 #include "faultline/app/cli.h"
 
@@ -16,10 +17,12 @@
 #include <stdexcept>
 
 #include "explore_command.h"
+#include "faultline/properties/hunt.h"
 #include "faultline/properties/runner.h"
 #include "faultline/properties/scenario_json.h"
 #include "faultline/reports/json_report.h"
 #include "faultline/sim/trace.h"
+#include "hunt_command.h"
 #include "merge_command.h"
 #include "sweep_command.h"
 #include "timeline_command.h"
@@ -110,6 +113,21 @@ int run_sweep(const RunOptions& options, const models::DesignRegistry& designs, 
                      std::to_string(options.seeds) + " runs past the largest seed");
   // The sweep itself, its progress, interrupts, shards and report: apps/src/sweep_command.cpp.
   return run_sweep_command(options, chosen, invocation);
+}
+
+int run_hunt(const HuntCommandOptions& options, const models::DesignRegistry& designs, const std::string& invocation) {
+  std::vector<const models::Design*> chosen;
+  if (options.designs.empty()) {
+    for (const auto& design : designs.all()) chosen.push_back(design.get());
+  } else {
+    for (const auto& name : options.designs) {
+      const models::Design* design = &find_design(designs, name);
+      if (std::find(chosen.begin(), chosen.end(), design) == chosen.end()) chosen.push_back(design);
+    }
+  }
+  find_profile(options.profile);
+  // The searches, the table and the JSON: apps/src/hunt_command.cpp.
+  return run_hunt_command(options, chosen, invocation);
 }
 
 std::string read_file(const std::string& path) {
@@ -233,6 +251,26 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   run->add_flag("--check-determinism", run_options.check_determinism,
                 "rerun every 20th seed and fail (exit 3) if a trace hash differs");
 
+  HuntCommandOptions hunt_options;
+  auto* hunt = app.add_subcommand(
+      "hunt", "for each design, seeds to its first failure over independent searches, and the shrunk counterexample");
+  hunt->add_option("--design", hunt_options.designs, "a design to hunt (repeatable; default: every design)");
+  hunt->add_option("--searches", hunt_options.searches, "independent searches per design")
+      ->check(CLI::Range(1U, 10'000U))
+      ->capture_default_str();
+  hunt->add_option("--seeds-max", hunt_options.seeds_max, "seeds a search tries before it gives up")
+      ->check(CLI::Range(std::uint64_t{1}, properties::hunt_seed_stride))
+      ->capture_default_str();
+  hunt->add_option("--commands", hunt_options.commands, "commands per run")
+      ->check(CLI::Range(1U, 1'000'000U))
+      ->capture_default_str();
+  hunt->add_option("--profile", hunt_options.profile, "the fault profile (see `faultline list`)")
+      ->capture_default_str();
+  hunt->add_option("--jobs", hunt_options.jobs, "threads that run searches (the table is the same for any value)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->capture_default_str();
+  hunt->add_option("--json", hunt_options.json, "write the table as JSON to this file");
+
   MergeCommandOptions merge_options;
   auto* merge = app.add_subcommand("merge", "combine shard reports (run --shard I/N) into the whole sweep's report");
   merge->add_option("OUT", merge_options.out, "where to write the merged report")->required();
@@ -278,10 +316,10 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
     if (first != "run" && first != "replay" && first != "list" && first != "explore" && first != "timeline" &&
-        first != "merge") {
+        first != "merge" && first != "hunt") {
       std::fprintf(
           stderr,
-          "faultline: error: unknown subcommand '%s' (expected run, merge, replay, explore, timeline or list)\n",
+          "faultline: error: unknown subcommand '%s' (expected run, merge, hunt, replay, explore, timeline or list)\n",
           first.c_str());
       return exit_usage;
     }
@@ -308,6 +346,7 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
     }
     if (list->parsed()) return run_list(designs);
     if (merge->parsed()) return run_merge_command(merge_options);
+    if (hunt->parsed()) return run_hunt(hunt_options, designs, command_line(argc, argv));
     if (explore->parsed()) return run_explore(explore_options, designs);
     if (timeline->parsed()) return run_timeline(timeline_options, designs);
   } catch (const UsageError& error) {

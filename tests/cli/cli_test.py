@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end tests of the faultline command (run, replay, list, --help).
+"""End-to-end tests of the faultline command (run, replay, hunt, list, --help).
 
 Goal: the command behaves as a user relies on it. Bad input is refused with one line
 on stderr ("faultline: error: ..."), exit code 2 and no file written; a sweep writes a
@@ -744,6 +744,119 @@ SWEEP_CASES.update({
 
 
 # ---------------------------------------------------------------------------------
+# The hunt: seeds to the first failure over independent searches, and the shrunk
+# counterexample of the first failing search.
+# ---------------------------------------------------------------------------------
+
+BAD_INPUT.update({
+    "HuntUnknownDesign": BadInput(["hunt", "--design", "nope", "--json", "{root}/h.json"], ["design", "nope"],
+                                  absent=["{root}/h.json"]),
+    "HuntUnknownProfile": BadInput(["hunt", "--profile", "nope", "--json", "{root}/h.json"], ["profile", "nope"],
+                                   absent=["{root}/h.json"]),
+    "HuntSearchesZero": BadInput(["hunt", "--searches", "0", "--json", "{root}/h.json"], ["--searches", "0"],
+                                 absent=["{root}/h.json"]),
+    "HuntSearchesNotANumber": BadInput(["hunt", "--searches", "many", "--json", "{root}/h.json"],
+                                       ["--searches", "many"], absent=["{root}/h.json"]),
+    "HuntSeedsMaxNotANumber": BadInput(["hunt", "--seeds-max", "lots", "--json", "{root}/h.json"],
+                                       ["--seeds-max", "lots"], absent=["{root}/h.json"]),
+    "HuntSeedsMaxPastTheSearchStride": BadInput(["hunt", "--seeds-max", "1000000001", "--json", "{root}/h.json"],
+                                                ["--seeds-max", "1000000001"], absent=["{root}/h.json"]),
+    "HuntJobsZero": BadInput(["hunt", "--jobs", "0", "--json", "{root}/h.json"], ["--jobs"], absent=["{root}/h.json"]),
+    "HuntJsonInMissingFolder": BadInput(["hunt", "--design", "dual-write-db-first", "--json", "/nonexistent/dir/h.json"],
+                                        ["/nonexistent/dir/h.json"], absent=["/nonexistent/dir/h.json", "/nonexistent"]),
+    "HuntJsonPathIsAFolder": BadInput(["hunt", "--design", "dual-write-db-first", "--json", "{root}/target"],
+                                      ["{root}/target", "directory"], folders=["target"]),
+})
+
+# A small hunt: a positive control and a correct design, 3 searches of at most 100 seeds
+# of 20 commands each, so a case takes a few seconds.
+SMALL_HUNT = ["--searches", "3", "--seeds-max", "100", "--commands", "20", "--design", "dual-write-db-first",
+              "--design", "outbox-polling"]
+HUNT_ROW = re.compile(r"^(\S+)\s+(expects \S+|claims \S+)\s+(holds|caught|NOT CAUGHT|VIOLATED)\s+(\d+)/(\d+)\s",
+                      re.MULTILINE)
+
+
+def run_hunt(context, folder, args, expected_code=0):
+    """Runs `faultline hunt ARGS` in folder; returns (stdout, the rows by design, the JSON table or None)."""
+    args = ["hunt"] + args
+    code, stdout, stderr = context.run(args, cwd=folder)
+    expect(code == expected_code,
+           f"`{shown(args)}` exited {code}, expected {expected_code}\nstdout:\n{stdout[-3000:]}\nstderr:\n{stderr}")
+    expect(stderr == "", f"`{shown(args)}` printed on stderr:\n{stderr}")
+    rows = {match.group(1): match for match in HUNT_ROW.finditer(stdout)}
+    table = None
+    if "--json" in args:
+        with open(os.path.join(folder, args[args.index("--json") + 1]), encoding="utf-8") as handle:
+            table = json.load(handle)
+    return stdout, rows, table
+
+
+def case_hunt_catches_the_control_and_its_shrunk_counterexample_replays(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        stdout, rows, table = run_hunt(context, folder, SMALL_HUNT + ["--json", "hunt.json"])
+        expect(sorted(os.listdir(folder)) == ["hunt.json"], f"the hunt left {os.listdir(folder)} behind")
+        expect(set(rows) == {"dual-write-db-first", "outbox-polling"}, f"the hunt printed rows for {set(rows)}:\n{stdout}")
+        control, correct = rows["dual-write-db-first"], rows["outbox-polling"]
+        expect(control.group(2, 3, 4, 5) == ("expects L", "caught", "3", "3"),
+               f"the positive control's row is not 'expects L  caught  3/3':\n{control.group(0)}")
+        expect(correct.group(3, 4, 5) == ("holds", "0", "3"),
+               f"outbox-polling's row is not 'holds  0/3':\n{correct.group(0)}")
+        expect([row["design"] for row in table["designs"]] == ["dual-write-db-first", "outbox-polling"],
+               f"the JSON table lists {[row['design'] for row in table['designs']]}")
+        row = table["designs"][0]
+        seeds = row["seeds_to_failure"]
+        expect(len(seeds) == 3 and all(isinstance(taken, int) and 1 <= taken <= 100 for taken in seeds),
+               f"seeds to failure of the control: {seeds}")
+        expect(row["min_seeds"] == min(seeds) and row["max_seeds"] == max(seeds) and row["median_seeds"] == sorted(seeds)[1],
+               f"min/median/max {row['min_seeds']}/{row['median_seeds']}/{row['max_seeds']} do not fit {seeds}")
+        shrunk = row["shrunk"]
+        expect(shrunk["commands"] <= shrunk["commands_before"] and shrunk["faults"] <= shrunk["faults_before"],
+               f"the shrunk counterexample grew: {shrunk}")
+        expect(f"L: {shrunk['commands']} cmd, {shrunk['faults']} fault" in control.group(0) + stdout,
+               f"the row does not give the shrunk size {shrunk['commands']} cmd, {shrunk['faults']} faults:\n{stdout}")
+        expect(table["designs"][1]["shrunk"] is None and table["designs"][1]["median_seeds"] is None,
+               f"outbox-polling has a shrunk counterexample or a median: {table['designs'][1]}")
+        path = os.path.join(folder, "shrunk.json")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(shrunk["scenario"], handle)
+        args = ["replay", "--scenario", path]
+        code, replayed, stderr = context.run(args, cwd=folder)
+    expect(code == 0, f"`{shown(args)}` exited {code}\nstderr:\n{stderr}")
+    expect(re.search(r"^  => L: ", replayed, re.MULTILINE),
+           f"the shrunk scenario, replayed on its own, lost no event:\n{replayed[-3000:]}")
+
+
+def case_hunt_gives_the_same_table_for_one_job_and_two(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as one, \
+            tempfile.TemporaryDirectory(prefix="faultline-cli-") as two:
+        one_stdout, _, one_table = run_hunt(context, one, SMALL_HUNT + ["--jobs", "1", "--json", "t.json"])
+        two_stdout, _, two_table = run_hunt(context, two, SMALL_HUNT + ["--jobs", "2", "--json", "t.json"])
+    one_table.pop("command")
+    two_table.pop("command")
+    expect(one_table == two_table, "`hunt --jobs 2` wrote another table than `--jobs 1`")
+    expect(one_stdout.splitlines()[1:] == two_stdout.splitlines()[1:],
+           f"`hunt --jobs 2` printed another table than `--jobs 1`:\n{one_stdout}\n{two_stdout}")
+
+
+def case_hunt_exits_one_when_a_control_is_not_caught_by_every_search(context):
+    # One seed per search is too small a budget for this control in some search.
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        stdout, rows, _ = run_hunt(context, folder, ["--searches", "3", "--seeds-max", "1", "--commands", "20",
+                                                     "--design", "bug-unlocked-claim"], expected_code=1)
+    row = rows.get("bug-unlocked-claim")
+    expect(row is not None and row.group(3) == "NOT CAUGHT", f"the hunt did not say NOT CAUGHT:\n{stdout}")
+    expect("bug-unlocked-claim: positive control not caught" in stdout, f"no note on the missed control:\n{stdout}")
+
+
+HUNT_CASES = {
+    "Hunt.CatchesTheControlAndItsShrunkCounterexampleReplays":
+        case_hunt_catches_the_control_and_its_shrunk_counterexample_replays,
+    "Hunt.GivesTheSameTableForOneJobAndTwo": case_hunt_gives_the_same_table_for_one_job_and_two,
+    "Hunt.ExitsOneWhenAControlIsNotCaughtByEverySearch": case_hunt_exits_one_when_a_control_is_not_caught_by_every_search,
+}
+
+
+# ---------------------------------------------------------------------------------
 # Systematic search: explore crashes every named point (depth 1) and pairs (depth 2).
 # ---------------------------------------------------------------------------------
 
@@ -818,6 +931,7 @@ CASES.update({
 })
 CASES.update(SWEEP_CASES)
 CASES.update(EXPLORE_CASES)
+CASES.update(HUNT_CASES)
 
 
 def main(argv):
