@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -198,13 +199,24 @@ int run_replay(const ReplayOptions& options, const models::DesignRegistry& desig
 
 int run_list(const models::DesignRegistry& designs) {
   std::printf("designs:\n");
-  for (const auto& design : designs.all()) {
+  // Columns as wide as their longest entry, so every summary starts in one place.
+  std::size_t name_width = 0, claims_width = 1;
+  const auto claims_of = [](const models::Design& design) {
     std::string claims;
-    for (const auto& id : design->claims()) claims += (claims.empty() ? "" : ",") + id;
+    for (const auto& id : design.claims()) claims += (claims.empty() ? "" : ",") + id;
+    return claims.empty() ? std::string("-") : claims;
+  };
+  for (const auto& design : designs.all()) {
+    name_width = std::max(name_width, design->name().size());
+    claims_width = std::max(claims_width, claims_of(*design).size());
+  }
+  for (const auto& design : designs.all()) {
     const std::string expected = design->expected_violation();
-    std::printf("  %-24s claims %-8s %s%s\n", design->name().c_str(), claims.empty() ? "-" : claims.c_str(),
-                design->summary().c_str(),
-                expected.empty() ? "" : fmt::format(" [positive control: must violate {}]", expected).c_str());
+    std::printf("%s\n",
+                fmt::format("  {:<{}} claims {:<{}} {}{}", design->name(), name_width, claims_of(*design), claims_width,
+                            design->summary(),
+                            expected.empty() ? "" : fmt::format(" [positive control: must violate {}]", expected))
+                    .c_str());
   }
   std::printf("\nfault profiles:\n");
   for (const auto& profile : sim::fault_profiles())
