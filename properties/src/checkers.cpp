@@ -133,6 +133,26 @@ bool disturbs_call(const models::FaultWindow& fault, const std::string& caller, 
   return false;
 }
 
+// The nodes a publisher's calls reach: every broker replica (the leader may be any of
+// them) and the database, primary or standby (a failover moves the primary).
+const std::vector<std::string>& broker_nodes() {
+  static const std::vector<std::string> nodes{models::node_names::broker, models::node_names::broker_2,
+                                              models::node_names::broker_3};
+  return nodes;
+}
+const std::vector<std::string>& publisher_servers() {
+  static const std::vector<std::string> nodes{models::node_names::broker, models::node_names::broker_2,
+                                              models::node_names::broker_3, models::node_names::database,
+                                              models::node_names::database_standby};
+  return nodes;
+}
+
+bool disturbs_calls_to(const models::FaultWindow& fault, const std::string& caller,
+                       const std::vector<std::string>& servers) {
+  return std::any_of(servers.begin(), servers.end(),
+                     [&](const std::string& server) { return disturbs_call(fault, caller, server); });
+}
+
 std::string describe(const models::FaultWindow& fault) {
   std::string text = std::string(sim::to_string(fault.kind));
   if (!fault.node.empty()) text += " of " + fault.node;
@@ -180,9 +200,7 @@ std::string cause_of_duplicate_append(const History& history, const models::Stor
   const std::string publisher = history.node_name(before.publisher);
   for (const auto& fault : history.fault_windows) {
     if (!overlaps(fault, claimed, again.appended_at)) continue;
-    if (disturbs_call(fault, publisher, models::node_names::broker) ||
-        disturbs_call(fault, publisher, models::node_names::database))
-      return describe(fault);
+    if (disturbs_calls_to(fault, publisher, publisher_servers())) return describe(fault);
   }
   return {};
 }
@@ -209,12 +227,12 @@ std::string cause_of_redelivery(const History& history, const models::Delivery& 
         first.delivered_at <= step.at && step.at <= covered)
       return "an unfinished step of " + step.consumer + " at " + time_text(step.at);
   for (const auto& fault : history.fault_windows) {
-    if (fault.kind == sim::FaultKind::crash_with_disk_loss && fault.node == models::node_names::broker &&
+    if (fault.kind == sim::FaultKind::crash_with_disk_loss && contains(broker_nodes(), fault.node) &&
         overlaps(fault, first.delivered_at, again.delivered_at))
       return describe(fault);
     if (!overlaps(fault, first.delivered_at, covered)) continue;
     for (const std::string* consumer : {&first.consumer, &again.consumer})
-      if (disturbs_call(fault, *consumer, models::node_names::broker) ||
+      if (disturbs_calls_to(fault, *consumer, broker_nodes()) ||
           disturbs_call(fault, *consumer, models::node_names::consumer_database))
         return describe(fault);
   }
@@ -277,7 +295,7 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
       if (cause.empty())
         for (const auto& fault : history.fault_windows)
           if ((fault.kind == sim::FaultKind::crash || fault.kind == sim::FaultKind::crash_with_disk_loss) &&
-              fault.node == models::node_names::broker && overlaps(fault, first.delivered_at, delivery.delivered_at)) {
+              contains(broker_nodes(), fault.node) && overlaps(fault, first.delivered_at, delivery.delivered_at)) {
             cause = describe(fault);
             break;
           }
