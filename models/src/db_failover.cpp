@@ -30,6 +30,7 @@ sim::Task<void> FailoverManager::watch() {
     cluster_.primary = cluster_.standby;
     cluster_.standby = 0;
     ++cluster_.timeline;
+    cluster_.failed_over_at = context_.now();
     context_.note("db.failover", "promoted " + context_.simulation().node_name(cluster_.primary) + " over " +
                                      context_.simulation().node_name(old_primary) + ", timeline " +
                                      std::to_string(cluster_.timeline));

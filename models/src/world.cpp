@@ -377,6 +377,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   observation.end = simulation.now();
 
   observation.tables = Database::durable_tables(simulation.disk(primary_id()));
+  if (clustered && cluster.timeline > 1) observation.failovers.push_back(cluster.failed_over_at);
   if (replicated) {
     std::vector<sim::Disk*> replica_disks;
     for (const sim::NodeId replica : replica_ids) replica_disks.push_back(&simulation.disk(replica));

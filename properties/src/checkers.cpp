@@ -133,18 +133,22 @@ bool disturbs_call(const models::FaultWindow& fault, const std::string& caller, 
   return false;
 }
 
-// The nodes a publisher's calls reach: every broker replica (the leader may be any of
-// them) and the database, primary or standby (a failover moves the primary).
-const std::vector<std::string>& broker_nodes() {
-  static const std::vector<std::string> nodes{models::node_names::broker, models::node_names::broker_2,
-                                              models::node_names::broker_3};
+// The nodes of this world a publisher's calls reach: every broker replica (the leader
+// may be any of them) and the database, primary or standby (a failover moves the
+// primary). Only nodes the world has: a partition that leaves out a node the world
+// does not have separates nothing.
+std::vector<std::string> existing(const History& history, std::initializer_list<const char*> names) {
+  std::vector<std::string> nodes;
+  for (const char* name : names)
+    if (contains(history.node_names, name)) nodes.emplace_back(name);
   return nodes;
 }
-const std::vector<std::string>& publisher_servers() {
-  static const std::vector<std::string> nodes{models::node_names::broker, models::node_names::broker_2,
-                                              models::node_names::broker_3, models::node_names::database,
-                                              models::node_names::database_standby};
-  return nodes;
+std::vector<std::string> broker_nodes(const History& history) {
+  return existing(history, {models::node_names::broker, models::node_names::broker_2, models::node_names::broker_3});
+}
+std::vector<std::string> publisher_servers(const History& history) {
+  return existing(history, {models::node_names::broker, models::node_names::broker_2, models::node_names::broker_3,
+                            models::node_names::database, models::node_names::database_standby});
 }
 
 bool disturbs_calls_to(const models::FaultWindow& fault, const std::string& caller,
@@ -198,9 +202,13 @@ std::string cause_of_duplicate_append(const History& history, const models::Stor
   const auto committed = history.commit_time.find(before.command);
   if (committed != history.commit_time.end()) claimed = std::min(claimed, committed->second);
   const std::string publisher = history.node_name(before.publisher);
+  // A failover moves the publisher's reading position back to what the standby held
+  // (a slot copy at or before its confirmed position): it reads and publishes again.
+  for (const sim::Instant failover : history.failovers)
+    if (claimed <= failover && failover <= again.appended_at) return "a database failover at " + time_text(failover);
   for (const auto& fault : history.fault_windows) {
     if (!overlaps(fault, claimed, again.appended_at)) continue;
-    if (disturbs_calls_to(fault, publisher, publisher_servers())) return describe(fault);
+    if (disturbs_calls_to(fault, publisher, publisher_servers(history))) return describe(fault);
   }
   return {};
 }
@@ -215,6 +223,7 @@ std::string cause_of_duplicate_append(const History& history, const models::Stor
 // timeout); the history holds the consumer's own record of such an unfinished step, and
 // one on the record's partition in that span explains it too.
 std::string cause_of_redelivery(const History& history, const models::Delivery& first, const models::Delivery& again) {
+  const std::vector<std::string> brokers = broker_nodes(history);
   sim::Instant covered = again.delivered_at;
   for (const auto& commit : history.offset_commits) {
     if (commit.group != first.group || commit.partition != first.partition) continue;
@@ -227,12 +236,12 @@ std::string cause_of_redelivery(const History& history, const models::Delivery& 
         first.delivered_at <= step.at && step.at <= covered)
       return "an unfinished step of " + step.consumer + " at " + time_text(step.at);
   for (const auto& fault : history.fault_windows) {
-    if (fault.kind == sim::FaultKind::crash_with_disk_loss && contains(broker_nodes(), fault.node) &&
+    if (fault.kind == sim::FaultKind::crash_with_disk_loss && contains(brokers, fault.node) &&
         overlaps(fault, first.delivered_at, again.delivered_at))
       return describe(fault);
     if (!overlaps(fault, first.delivered_at, covered)) continue;
     for (const std::string* consumer : {&first.consumer, &again.consumer})
-      if (disturbs_calls_to(fault, *consumer, broker_nodes()) ||
+      if (disturbs_calls_to(fault, *consumer, brokers) ||
           disturbs_call(fault, *consumer, models::node_names::consumer_database))
         return describe(fault);
   }
@@ -295,7 +304,8 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
       if (cause.empty())
         for (const auto& fault : history.fault_windows)
           if ((fault.kind == sim::FaultKind::crash || fault.kind == sim::FaultKind::crash_with_disk_loss) &&
-              contains(broker_nodes(), fault.node) && overlaps(fault, first.delivered_at, delivery.delivered_at)) {
+              contains(broker_nodes(history), fault.node) &&
+              overlaps(fault, first.delivered_at, delivery.delivered_at)) {
             cause = describe(fault);
             break;
           }

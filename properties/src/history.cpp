@@ -30,6 +30,7 @@ History History::from(const models::Observation& observation) {
   }
   history.faults = observation.faults;
   history.fault_windows = observation.fault_windows;
+  history.failovers = observation.failovers;
   history.deliveries = observation.deliveries;
   history.offset_commits = observation.offset_commits;
   history.unfinished_steps = observation.unfinished_steps;

@@ -380,6 +380,39 @@ TEST(NoUnexplainedDuplicate, ReportsADuplicateWhenTheOnlyFaultIsOutsideTheWindow
   EXPECT_EQ(report.unexplained_duplicates, 1u);
 }
 
+TEST(NoUnexplainedDuplicate, AcceptsADuplicateExplainedByADatabaseFailoverInTheWindow) {
+  // A failover moves a CDC relay back to the standby's slot copy: it publishes again.
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  history.failovers.push_back(sim::Instant{30'000});
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_FALSE(report.violated("ND")) << report.first("ND")->explanation;
+}
+
+TEST(NoUnexplainedDuplicate, ReportsADuplicateWhenTheFailoverCameAfterIt) {
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  history.failovers.push_back(sim::Instant{70'000});
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_TRUE(report.violated("ND"));
+}
+
+TEST(NoUnexplainedDuplicate, IgnoresPartitionsAgainstNodesTheWorldDoesNotHave) {
+  // A partition that keeps the publisher with its broker and database separates it only
+  // from nodes it does not call; replicas and a standby this world lacks do not count.
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  models::FaultWindow partition = fault(sim::FaultKind::partition, "", 20'000, 30'000);
+  partition.group = {"service", "db", "broker"};
+  history.fault_windows.push_back(partition);
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_TRUE(report.violated("ND"));
+  history.node_names.push_back("broker-2");  // with a replica outside the group, it does separate them
+  CheckReport replicated;
+  properties::check_no_unexplained_duplicate(history, replicated);
+  EXPECT_FALSE(replicated.violated("ND"));
+}
+
 TEST(NoUnexplainedDuplicate, ReportsADuplicateWhenOnlyAnUnrelatedNodeWasFaulted) {
   // The consumer crashing says nothing about why the publisher appended twice.
   History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));

@@ -303,6 +303,7 @@ struct DbCluster {
   sim::NodeId standby = 0;  // 0 once it has been promoted: a failover happens at most once per run
   sim::NodeId original_primary = 0;
   std::uint64_t timeline = 1;
+  sim::Instant failed_over_at;  // when the standby was promoted (timeline 2)
   Replication replication = Replication::asynchronous;
   SlotSync slot_sync = SlotSync::off;
   // Logical slots created with the cluster on the original primary, before its first commit.

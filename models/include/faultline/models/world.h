@@ -51,6 +51,7 @@ struct Observation {
   std::map<std::int64_t, std::uint64_t> commit_lsn;              // command -> log sequence number of its change
   std::vector<sim::FaultRecord> faults;                          // every fault that struck
   std::vector<FaultWindow> fault_windows;                        // the same faults, with their spans and nodes
+  std::vector<sim::Instant> failovers;                           // when the database's standby was promoted
   std::map<std::int64_t, sim::Instant> commit_time;              // command -> when its change committed
   std::vector<Delivery> deliveries;                              // every record a consumer handed to its apply step
   std::vector<AcknowledgedOffsetCommit> offset_commits;          // every offset commit a consumer saw acknowledged

@@ -34,6 +34,7 @@ struct History {
   std::map<std::string, std::string> log_of_event;                      // event id -> its partition log
   std::vector<sim::FaultRecord> faults;
   // The faults with their spans and the nodes they touched, for attributing duplicates.
+  std::vector<sim::Instant> failovers;  // database failovers (a standby promoted)
   std::vector<models::FaultWindow> fault_windows;
   // Every record a consumer handed to its apply step, in delivery order, and every
   // offset commit a consumer saw acknowledged, in order.
