@@ -15,6 +15,12 @@ sim::Task<bool> FailoverManager::answers(sim::NodeId node) {
   co_return result.ok();
 }
 
+sim::Task<bool> FailoverManager::ready_for_promotion(sim::NodeId node) {
+  DbPing request;
+  const auto result = co_await context_.call(node, std::move(request), settings_.ping_timeout);
+  co_return result.ok() && result->ready_for_promotion;
+}
+
 sim::Task<void> FailoverManager::watch() {
   sim::Instant primary_last_seen = context_.now();
   while (cluster_.standby != 0) {
@@ -24,8 +30,10 @@ sim::Task<void> FailoverManager::watch() {
       continue;
     }
     if (context_.now() - primary_last_seen < settings_.failover_timeout) continue;
-    // Promote only a standby that answers: a dead one would leave no primary at all.
-    if (!co_await answers(cluster_.standby)) continue;
+    // Promote only a standby that answers (a dead one would leave no primary at all)
+    // and, with slot sync, holds every logical slot: one promoted before its first
+    // slot copy arrived would make the reader start over at the end of the log.
+    if (!co_await ready_for_promotion(cluster_.standby)) continue;
     const sim::NodeId old_primary = cluster_.primary;
     cluster_.primary = cluster_.standby;
     cluster_.standby = 0;

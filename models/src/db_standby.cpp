@@ -75,7 +75,11 @@ sim::Task<void> Database::stream_to_standby() {
 
 sim::Task<DbPingReply> Database::ping(DbPing request) {
   (void)request;
-  co_return DbPingReply{is_primary()};
+  const DbCluster& cluster = *settings_.cluster;
+  bool ready = cluster.standby == context_.node();
+  if (cluster.slot_sync == SlotSync::on)
+    for (const std::string& slot : cluster.slots) ready = ready && slots_.contains(slot);
+  co_return DbPingReply{.primary = is_primary(), .ready_for_promotion = ready};
 }
 
 sim::Task<DbReplicateReply> Database::replicate(DbReplicate request) {

@@ -284,6 +284,37 @@ TEST(DatabaseStandby, WithoutSlotSyncTheSlotIsGoneAfterTheFailover) {
   EXPECT_FALSE(record.after_failover->found) << "the new primary has no such slot";
 }
 
+// Replication is cut from the start, so the standby never receives a copy of the
+// slot, and the primary is isolated at 20 ms: the failover manager would promote the
+// standby after its timeout if nothing held it back.
+ClusterWorld never_synced_standby_and_lost_primary(SlotSync slot_sync) {
+  return ClusterWorld({.replication = Replication::synchronous,
+                       .slot_sync = slot_sync,
+                       .plan = {{replication_cut(at_millis(0)), primary_isolated_at(at_millis(20))}}});
+}
+
+TEST(DatabaseStandby, WithSlotSyncAStandbyWithoutACopyOfTheSlotIsNeverPromoted) {
+  // Promoted, it would have no slot: the reader would create one at the end of the log
+  // and skip every change committed on the new primary in between (a lost event).
+  ClusterWorld world = never_synced_standby_and_lost_primary(SlotSync::on);
+  world.run_until(at_millis(300));
+
+  EXPECT_EQ(world.cluster.primary, world.primary) << "the standby is not ready for failover";
+  EXPECT_EQ(world.cluster.timeline, 1u);
+  EXPECT_TRUE(Database::durable_slots(world.simulation.disk(world.standby)).empty())
+      << "the standby never received the slot";
+}
+
+TEST(DatabaseStandby, WithoutSlotSyncTheSameStandbyIsPromoted) {
+  // The control for the test above: the same plan does cause a failover when no slot
+  // has to follow.
+  ClusterWorld world = never_synced_standby_and_lost_primary(SlotSync::off);
+  world.run_until(at_millis(300));
+
+  EXPECT_EQ(world.cluster.primary, world.standby);
+  EXPECT_EQ(world.cluster.timeline, 2u);
+}
+
 struct Clamp {
   std::optional<DbSlotReply> slot;
   std::uint64_t received_lsn = 0;

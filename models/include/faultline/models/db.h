@@ -263,9 +263,14 @@ struct DbSlotCreate {
   std::string slot;
 };
 
-// The failover manager's health check.
+// The failover manager's health check. A standby also says whether it is ready to be
+// promoted: with slot sync, only once it holds a synced copy of every logical slot of
+// the cluster (pg_failover_slots' and PostgreSQL's documented readiness check before a
+// failover); promoted earlier, it would have no slot, and a reader that creates one
+// anew skips what was committed in between.
 struct DbPingReply {
   bool primary = false;
+  bool ready_for_promotion = false;
 };
 struct DbPing {
   using Reply = DbPingReply;

@@ -1,7 +1,8 @@
 // The failover manager of a database cluster (like Patroni with a reliable DCS): it
 // checks the primary's health and, when the primary has been unreachable for
-// `failover_timeout` while the standby answers, promotes the standby by naming it
-// primary in the cluster's store. The old primary is fenced from that instant (it
+// `failover_timeout` while the standby answers and is ready (with slot sync: it holds a
+// copy of every logical slot), promotes the standby by naming it primary in the
+// cluster's store. The old primary is fenced from that instant (it
 // consults the store before every write) and never accepts a write again in the run.
 //
 // The manager runs on its own node, which is not a fault target: the store it
@@ -30,6 +31,7 @@ class FailoverManager {
  private:
   sim::Task<void> watch();
   sim::Task<bool> answers(sim::NodeId node);
+  sim::Task<bool> ready_for_promotion(sim::NodeId node);
 
   sim::Context& context_;
   DbCluster& cluster_;
