@@ -92,11 +92,6 @@ const StoredRecord* marker_of(std::span<const StoredRecord> log, std::size_t off
 
 }  // namespace
 
-bool Broker::aborted(std::span<const StoredRecord> log, std::size_t offset) {
-  const StoredRecord* marker = marker_of(log, offset);
-  return marker != nullptr && marker->kind == RecordKind::abort_marker;
-}
-
 bool Broker::committed_transaction(std::span<const StoredRecord> log, std::size_t offset) {
   const StoredRecord* marker = marker_of(log, offset);
   return marker != nullptr && marker->kind == RecordKind::commit_marker;
@@ -256,8 +251,9 @@ sim::Task<FetchReply> Broker::fetch(Fetch request) {
   for (; offset < end && reply.records.size() < request.max_records; ++offset) {
     const StoredRecord& record = records[static_cast<std::size_t>(offset)];
     if (record.kind != RecordKind::data) continue;
+    // Below the LSO every transaction has its marker; read_committed delivers only committed ones.
     if (record.transaction != 0 && request.isolation == ConsumerIsolation::read_committed &&
-        aborted(records, static_cast<std::size_t>(offset)))
+        !committed_transaction(records, static_cast<std::size_t>(offset)))
       continue;
     reply.records.push_back(record);
   }

@@ -253,8 +253,8 @@ class Broker {
   sim::Task<void> end_transaction(std::uint64_t producer_id, RecordKind marker);
   sim::Task<void> expire_transaction(std::uint64_t producer_id, std::uint64_t serial);
   sim::Task<std::uint64_t> new_session(std::string transactional_id);
-  // Whether the transactional record at `offset` belongs to an aborted transaction.
-  static bool aborted(std::span<const StoredRecord> log, std::size_t offset);
+  // Whether the transactional record at `offset` belongs to a committed transaction
+  // (false while its transaction is open and once it is aborted).
   static bool committed_transaction(std::span<const StoredRecord> log, std::size_t offset);
   sim::Task<ProduceReply> produce_in_transaction(Produce request, std::uint32_t partition);
 
