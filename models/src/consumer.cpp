@@ -197,22 +197,33 @@ sim::Task<bool> Consumer::poll_partition(std::uint32_t partition, std::int64_t& 
   if (!leader) leader = co_await broker_.leader(context_, partition);
   if (!leader) co_return false;
   Fetch fetch{settings_.topic, partition, position, settings_.batch};
+  fetch.isolation = settings_.isolation;
   const auto fetched = co_await context_.call(*leader, std::move(fetch), settings_.timeout);
   if (!fetched.ok() || !fetched->error.empty()) broker_.forget(partition);
-  if (!fetched.ok() || fetched->records.empty()) co_return false;
-  const std::int64_t batch_end = fetched->records.back().offset + 1;
+  if (!fetched.ok()) co_return false;
+  if (fetched->records.empty()) {
+    // Only transaction markers or aborted records: move past them.
+    if (fetched->next_offset <= position) co_return false;
+    position = fetched->next_offset;
+    co_return true;
+  }
+  const std::int64_t batch_end = std::max(fetched->records.back().offset + 1, fetched->next_offset);
   if (settings_.mode == ConsumerMode::commit_before_processing) {
     // C1: progress first. A crash while applying the batch skips the rest of it.
     if (!co_await commit_offset(partition, batch_end)) co_return false;
   }
+  bool all_applied = true;
   for (const StoredRecord& record : fetched->records) {
     const bool applied = co_await apply(record, partition);
     if (!applied) {
+      all_applied = false;
       if (sink_ != nullptr) sink_->unfinished.push_back(UnfinishedStep{context_.name(), partition, context_.now()});
       break;
     }
     position = record.offset + 1;
   }
+  // Markers and aborted records after the last record returned are passed too.
+  if (all_applied) position = std::max(position, fetched->next_offset);
   if (settings_.mode == ConsumerMode::commit_before_processing) {
     position = batch_end;
     co_return true;

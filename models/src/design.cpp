@@ -100,6 +100,7 @@ DesignRegistry builtin_designs() {
   registry.add(make_dual_write_db_first());
   registry.add(make_dual_write_publish_first());
   registry.add(make_publish_in_transaction());
+  registry.add(make_publish_in_kafka_transaction());
   registry.add(make_outbox_polling());
   registry.add(make_outbox_polling_leased());
   registry.add(make_outbox_cdc());
@@ -109,6 +110,7 @@ DesignRegistry builtin_designs() {
   for (auto& bug : make_outbox_cdc_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_event_sourcing_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_consumer_bugs()) registry.add(std::move(bug));
+  for (auto& bug : make_publish_in_kafka_transaction_bugs()) registry.add(std::move(bug));
   add_replicated_broker_variants(registry);
   return registry;
 }

@@ -242,6 +242,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
                                                .instances = settings.consumers,
                                                .mode = settings.consumer,
                                                .offset_reset = settings.offset_reset,
+                                               .isolation = settings.consumer_isolation,
                                                .inbox = settings.inbox,
                                                .inbox_retention = settings.inbox_retention};
       if (replicated) {

@@ -146,6 +146,9 @@ constexpr std::pair<models::RelayPlacement, const char*> relay_placements[] = {
     {models::RelayPlacement::service, "service"}, {models::RelayPlacement::own_nodes, "own-nodes"}};
 constexpr std::pair<models::OffsetReset, const char*> offset_resets[] = {{models::OffsetReset::earliest, "earliest"},
                                                                          {models::OffsetReset::latest, "latest"}};
+constexpr std::pair<models::ConsumerIsolation, const char*> isolations[] = {
+    {models::ConsumerIsolation::read_committed, "read-committed"},
+    {models::ConsumerIsolation::read_uncommitted, "read-uncommitted"}};
 constexpr std::pair<models::InboxKeeping, const char*> inbox_keepings[] = {
     {models::InboxKeeping::forever, "forever"},
     {models::InboxKeeping::expiring, "expiring"},
@@ -226,6 +229,9 @@ json settings_to_json(const models::Settings& settings) {
               {"inbox", name_of(inbox_keepings, settings.inbox)},
               {"inbox_retention_us", settings.inbox_retention.ticks},
               {"broker", broker_to_json(settings.broker)}};
+  // Written only when not the default, so earlier scenarios read as before.
+  if (settings.consumer_isolation != models::ConsumerIsolation::read_committed)
+    out["consumer_isolation"] = name_of(isolations, settings.consumer_isolation);
   // Written only with a standby, so the scenarios of a single database read as before.
   if (settings.db_standby != models::Replication::none || settings.db_slot_sync != models::SlotSync::off) {
     out["db_standby"] = name_of(replications, settings.db_standby);
@@ -238,7 +244,7 @@ models::Settings settings_from_json(const json& object) {
   const std::string where = "scenario.settings";
   expect_only(object, where,
               {"db_commit", "consumer", "relays", "relay_placement", "consumers", "offset_reset", "inbox",
-               "inbox_retention_us", "broker", "db_standby", "db_slot_sync"});
+               "inbox_retention_us", "broker", "db_standby", "db_slot_sync", "consumer_isolation"});
   models::Settings settings;
   if (object.contains("db_commit")) settings.db_commit = read_enum(object, "db_commit", where, commit_modes);
   if (object.contains("consumer")) settings.consumer = read_enum(object, "consumer", where, consumer_modes);
@@ -252,6 +258,8 @@ models::Settings settings_from_json(const json& object) {
   if (object.contains("inbox")) settings.inbox = read_enum(object, "inbox", where, inbox_keepings);
   if (object.contains("inbox_retention_us"))
     settings.inbox_retention = sim::Duration{read_integer(object, "inbox_retention_us", where, 1'000, 3'600'000'000LL)};
+  if (object.contains("consumer_isolation"))
+    settings.consumer_isolation = read_enum(object, "consumer_isolation", where, isolations);
   if (object.contains("broker")) settings.broker = broker_from_json(object.at("broker"));
   if (object.contains("db_standby")) settings.db_standby = read_enum(object, "db_standby", where, replications);
   if (object.contains("db_slot_sync")) settings.db_slot_sync = read_enum(object, "db_slot_sync", where, slot_syncs);

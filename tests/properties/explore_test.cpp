@@ -160,6 +160,7 @@ const std::set<std::string> found_by_one_crash = {
     "bug-dedup-retention-short",
     "bug-projection-checkpoint-separate",
     "bug-broker-acks-1",
+    "bug-consumer-reads-uncommitted",
 };
 // Races: the run without faults already shows them, no crash needed.
 const std::set<std::string> found_without_a_crash = {"bug-unlocked-claim", "bug-non-atomic-version-check"};

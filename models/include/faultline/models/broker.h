@@ -5,6 +5,16 @@
 //
 // With replication (Settings::broker, broker_replication.h) the same requests go to a
 // partition's leader replica; the clients below find it through a LeaderCache.
+//
+// Transactions (Kafka's): a transactional producer registers a transactional id
+// (InitTransactions, which fences the id's older session and aborts its open
+// transaction), produces records within the transaction, and ends it (EndTransaction):
+// the broker durably records the decision, then appends a commit or abort marker to
+// every partition the transaction touched. A transaction left open longer than the
+// transaction timeout (its producer crashed) is aborted and its session fenced. Per
+// partition the last stable offset (LSO) is the first offset of a still-open
+// transaction: read_committed consumers read below it only, and never see records of
+// aborted transactions. Transactions are served by the single broker only.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +46,10 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// What a log entry is: a record, or a transaction's commit or abort marker (markers
+// take an offset but are never delivered to consumers).
+enum class RecordKind : std::uint8_t { data, commit_marker, abort_marker };
+
 struct StoredRecord {
   std::int64_t offset = 0;
   Event event;
@@ -46,6 +61,10 @@ struct StoredRecord {
   // The leader epoch it was appended in (replication: how a follower finds where its
   // log diverges from a new leader's). 0 on a single broker.
   std::uint32_t leader_epoch = 0;
+  // Transactions: the transactional session that appended it (0: not transactional),
+  // and whether it is a record or that session's marker.
+  std::uint64_t transaction = 0;
+  RecordKind kind = RecordKind::data;
 };
 
 // Why a broker refused a request (Kafka's error codes), in ProduceReply::error and
@@ -58,6 +77,10 @@ inline constexpr const char* not_enough_replicas_after_append = "NOT_ENOUGH_REPL
 inline constexpr const char* request_timed_out = "REQUEST_TIMED_OUT";
 inline constexpr const char* lost_leadership_after_append = "NOT_LEADER_AFTER_APPEND";
 inline constexpr const char* unknown_topic = "UNKNOWN_TOPIC_OR_PARTITION";
+// Transactions: a session replaced by a newer one with the same transactional id, or
+// whose transaction timed out; and a produce while its transaction is being ended.
+inline constexpr const char* producer_fenced = "PRODUCER_FENCED";
+inline constexpr const char* concurrent_transactions = "CONCURRENT_TRANSACTIONS";
 }  // namespace broker_errors
 
 struct ProduceReply {
@@ -74,12 +97,16 @@ struct Produce {
   std::uint64_t producer_id = 0;          // idempotence: the session's id, or 0
   std::int64_t sequence = -1;             // idempotence: the record's sequence in its partition, or -1
   ProducerAcks acks = ProducerAcks::all;  // replication: when the leader replies
+  std::uint64_t transaction = 0;          // transactions: the session (from InitTransactions), or 0
 };
 
 struct FetchReply {
   bool ok = false;
   std::vector<StoredRecord> records;
   std::string error;  // replication: broker_errors::not_leader when asked of a non-leader
+  // The offset after the last log entry examined (markers and aborted records are
+  // examined but not returned), so a consumer can move past them. 0 when not known.
+  std::int64_t next_offset = 0;
 };
 struct Fetch {
   using Reply = FetchReply;
@@ -88,6 +115,30 @@ struct Fetch {
   std::uint32_t partition = 0;
   std::int64_t offset = 0;
   std::uint32_t max_records = 64;
+  ConsumerIsolation isolation = ConsumerIsolation::read_committed;
+};
+
+// Transactions. InitTransactions: "I am the producer of this transactional id now".
+struct InitTransactionsReply {
+  bool ok = false;
+  std::uint64_t producer_id = 0;  // the new session
+};
+struct InitTransactions {
+  using Reply = InitTransactionsReply;
+  static constexpr std::string_view rpc_name = "broker.init_transactions";
+  std::string transactional_id;
+};
+
+enum class TransactionResult { commit, abort };
+struct EndTransactionReply {
+  bool ok = false;
+  std::string error;  // broker_errors::producer_fenced when the session was fenced
+};
+struct EndTransaction {
+  using Reply = EndTransactionReply;
+  static constexpr std::string_view rpc_name = "broker.end_transaction";
+  std::uint64_t producer_id = 0;
+  TransactionResult result = TransactionResult::abort;
 };
 
 struct CommitOffsetReply {
@@ -117,6 +168,8 @@ struct FetchOffset {
 
 struct BrokerSettings {
   std::uint32_t partitions = 4;
+  // An open transaction older than this is aborted (its producer is presumed dead).
+  sim::Duration transaction_timeout = sim::Duration::millis(100);
 };
 
 // Where a client finds the broker: one node, or the replicas and the controller
@@ -163,7 +216,10 @@ class Broker {
 
   static std::string log_name(std::string_view topic, std::uint32_t partition);
   // Every record durably in the broker, per partition: ground truth for the checkers.
+  // Only committed records: no markers, no record of an aborted or still-open transaction.
   static std::map<std::string, std::vector<StoredRecord>> durable_logs(sim::Disk& disk);
+  // The last stable offset of a partition (its synced end when no transaction is open).
+  std::int64_t last_stable_offset(std::string_view topic, std::uint32_t partition);
 
  private:
   struct OffsetCommit {
@@ -173,16 +229,51 @@ class Broker {
     std::int64_t offset = 0;
   };
 
+  // Transactions: a session of a transactional id; the decision to end a transaction,
+  // recorded before its markers (a restart finishes writing them); what the broker
+  // tracks of an open transaction (volatile, rebuilt from the logs at a restart).
+  struct TransactionSession {
+    std::string transactional_id;
+    std::uint64_t producer_id = 0;
+  };
+  struct TransactionDecision {
+    std::uint64_t producer_id = 0;
+    RecordKind marker = RecordKind::abort_marker;
+    std::vector<std::pair<std::string, std::int64_t>> first_offsets;  // log name -> first offset
+  };
+  struct OpenTransaction {
+    std::map<std::string, std::int64_t> first_offsets;  // log name -> first offset
+    std::uint64_t serial = 0;                           // tells the timeout which transaction it watches
+    bool ending = false;
+  };
+
   sim::DurableLog<StoredRecord>& partition_log(std::string_view topic, std::uint32_t partition);
+  bool current_session(std::uint64_t producer_id) const;
+  // Records `marker` for the open transaction of `producer_id` and writes its markers.
+  sim::Task<void> end_transaction(std::uint64_t producer_id, RecordKind marker);
+  sim::Task<void> expire_transaction(std::uint64_t producer_id, std::uint64_t serial);
+  sim::Task<std::uint64_t> new_session(std::string transactional_id);
+  // Whether the transactional record at `offset` belongs to a committed transaction
+  // (false while its transaction is open and once it is aborted).
+  static bool committed_transaction(std::span<const StoredRecord> log, std::size_t offset);
+  sim::Task<ProduceReply> produce_in_transaction(Produce request, std::uint32_t partition);
 
   sim::Task<ProduceReply> produce(Produce request);
   sim::Task<FetchReply> fetch(Fetch request);
   sim::Task<CommitOffsetReply> commit_offset(CommitOffset request);
   sim::Task<FetchOffsetReply> fetch_offset(FetchOffset request);
+  sim::Task<InitTransactionsReply> init_transactions(InitTransactions request);
+  sim::Task<EndTransactionReply> end_transaction_request(EndTransaction request);
 
   sim::Context& context_;
   BrokerSettings settings_;
   sim::DurableLog<OffsetCommit>& offset_log_;
+  sim::DurableLog<TransactionSession>& session_log_;
+  sim::DurableLog<TransactionDecision>& decision_log_;
+  std::map<std::string, std::uint64_t> session_of_;             // transactional id -> current session
+  std::map<std::uint64_t, std::string> transactional_id_of_;    // session -> transactional id
+  std::map<std::uint64_t, OpenTransaction> open_transactions_;  // by session
+  std::uint64_t next_serial_ = 1;
   // Idempotence: the highest sequence appended per (producer session, partition log).
   std::map<std::pair<std::uint64_t, std::string>, std::int64_t> last_sequence_;
   std::map<std::string, std::int64_t> committed_offsets_;  // "group/topic/partition" -> offset
@@ -258,6 +349,27 @@ class Producer {
   LeaderCache broker_;
   PublishSettings settings_;
   ProducerAcks acks_ = ProducerAcks::all;
+};
+
+// A transactional producer, as a service uses it (single broker): init() registers the
+// transactional id (fencing older sessions, whose open transaction the broker
+// aborts); send() produces a record in the current transaction; end() commits or
+// aborts it. A send whose outcome is unknown is not retried: the caller aborts.
+class TransactionalProducer {
+ public:
+  TransactionalProducer(sim::Context& context, sim::NodeId broker, std::string transactional_id,
+                        PublishSettings settings = {});
+  sim::Task<Outcome> init();
+  sim::Task<Outcome> send(std::string topic, Event event);
+  sim::Task<Outcome> end(TransactionResult result);
+  std::uint64_t producer_id() const { return producer_id_; }
+
+ private:
+  sim::Context& context_;
+  sim::NodeId broker_;
+  std::string transactional_id_;
+  PublishSettings settings_;
+  std::uint64_t producer_id_ = 0;
 };
 
 // Whether a produce that failed with `error` may still have appended its record.

@@ -2,7 +2,8 @@
 // event, and keeps its progress in the group's committed offsets, in one of three
 // ways (Settings::consumer): commit the offset before processing (C1), after
 // processing (C2), or record the event in an inbox in the same database
-// transaction as its effect (C3, exactly-once effect).
+// transaction as its effect (C3, exactly-once effect). Its isolation decides whether
+// it reads records of open and aborted broker transactions.
 #pragma once
 
 #include <cstdint>
@@ -75,6 +76,7 @@ struct ConsumerSettings {
   std::uint32_t instances = 1;  // members in the group; partition p belongs to member p % instances
   ConsumerMode mode = ConsumerMode::commit_after_processing;
   OffsetReset offset_reset = OffsetReset::earliest;
+  ConsumerIsolation isolation = ConsumerIsolation::read_committed;  // which records of broker transactions it reads
   InboxKeeping inbox = InboxKeeping::forever;
   sim::Duration inbox_retention = sim::Duration::millis(20);
   std::uint32_t batch = 32;

@@ -100,6 +100,7 @@ DesignRegistry builtin_designs();
 std::shared_ptr<const Design> make_dual_write_db_first();
 std::shared_ptr<const Design> make_dual_write_publish_first();
 std::shared_ptr<const Design> make_publish_in_transaction();
+std::shared_ptr<const Design> make_publish_in_kafka_transaction();
 std::shared_ptr<const Design> make_outbox_polling();
 std::shared_ptr<const Design> make_outbox_polling_leased();
 std::shared_ptr<const Design> make_outbox_cdc();
@@ -109,6 +110,7 @@ std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs();
 std::vector<std::shared_ptr<const Design>> make_outbox_cdc_bugs();
 std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs();
 std::vector<std::shared_ptr<const Design>> make_consumer_bugs();
+std::vector<std::shared_ptr<const Design>> make_publish_in_kafka_transaction_bugs();
 
 // A design run with other settings: `base`'s protocol under `name`, with its own
 // claims (or, for a positive control, the invariant it must be caught breaking).

@@ -45,6 +45,12 @@ std::string_view to_string(ConsumerMode mode);
 // Where a consumer group with no committed offset starts reading.
 enum class OffsetReset { earliest, latest };
 
+// Which records of broker transactions a consumer reads (Kafka's isolation.level).
+enum class ConsumerIsolation {
+  read_committed,    // below the last stable offset, without records of aborted transactions
+  read_uncommitted,  // everything below the high watermark, records of aborted transactions included
+};
+
 // How an inbox consumer keeps its dedup ids (C3 variants).
 enum class InboxKeeping {
   forever,               // the dedup id and the effect in one transaction, kept forever
@@ -96,6 +102,7 @@ struct Settings {
   OffsetReset offset_reset = OffsetReset::earliest;
   InboxKeeping inbox = InboxKeeping::forever;
   sim::Duration inbox_retention = sim::Duration::millis(20);  // with InboxKeeping::expiring
+  ConsumerIsolation consumer_isolation = ConsumerIsolation::read_committed;
   BrokerReplication broker;
   // A standby of the database with failover (none: a single database, as always), and
   // whether it keeps copies of the logical slots.
