@@ -49,6 +49,7 @@ class WithSettings final : public Design {
   std::string expected_violation() const override { return expected_violation_; }
   Settings default_settings() const override { return settings_; }
   std::vector<std::string> points() const override { return base_->points(); }
+  SourceOfTruth source_of_truth() const override { return base_->source_of_truth(); }
   sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
     return base_->place_order(env, std::move(command));
   }
@@ -106,11 +107,13 @@ DesignRegistry builtin_designs() {
   registry.add(make_outbox_cdc());
   registry.add(make_outbox_cdc_failover());
   registry.add(make_event_sourcing());
+  registry.add(make_listen_to_yourself());
   for (auto& bug : make_outbox_polling_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_outbox_cdc_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_event_sourcing_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_consumer_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_publish_in_kafka_transaction_bugs()) registry.add(std::move(bug));
+  for (auto& bug : make_listen_to_yourself_bugs()) registry.add(std::move(bug));
   add_replicated_broker_variants(registry);
   return registry;
 }

@@ -330,10 +330,18 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
       if (durable < records) records = 0;
     }
   };
+  // Every durable broker record, per partition log (on a replicated broker: what survives).
+  const auto broker_logs = [&] {
+    if (!replicated) return Broker::durable_logs(simulation.disk(broker_id));
+    std::vector<sim::Disk*> replica_disks;
+    for (const sim::NodeId replica : replica_ids) replica_disks.push_back(&simulation.disk(replica));
+    return surviving_records(cluster_metadata, replica_disks, ReplicaSettings{}.topic);
+  };
   Scanned changes_scanned, effects_scanned;
   std::vector<Scanned> consumer_logs_scanned(consumer_ids.size());
   std::set<std::int64_t> waiting;  // committed commands not yet applied
   std::set<std::int64_t> applied;
+  std::set<std::int64_t> committed;  // commands with a committed change
   sim::NodeId primary_scanned = primary_id();
   const auto scan_inserts = [](const sim::Disk& disk, Scanned& scanned, auto&& visit) {
     const auto* wal = disk.find<sim::DurableLog<WalRecord>>(Database::wal_name);
@@ -350,10 +358,12 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
       primary_scanned = primary_id();
       changes_scanned = Scanned{};
       waiting.clear();
+      committed.clear();
     }
     scan_inserts(simulation.disk(primary_scanned), changes_scanned, [&](const Write& write) {
-      if ((write.table == tables::orders || write.table == tables::events) && applied.count(write.row.command) == 0)
-        waiting.insert(write.row.command);
+      if (write.table != tables::orders && write.table != tables::events) return;
+      committed.insert(write.row.command);
+      if (applied.count(write.row.command) == 0) waiting.insert(write.row.command);
     });
     const auto mark_applied = [&](std::int64_t command) {
       applied.insert(command);
@@ -371,7 +381,13 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
       scanned.rewind_if_shrunk(durable.size());
       for (; scanned.records < durable.size(); ++scanned.records) mark_applied(durable[scanned.records].event.command);
     }
-    return waiting.empty();
+    if (!waiting.empty()) return false;
+    // The broker as the source of truth: every durable event must have its change too.
+    if (design.source_of_truth() == SourceOfTruth::broker)
+      for (const auto& [log, records] : broker_logs())
+        for (const StoredRecord& record : records)
+          if (committed.count(record.event.command) == 0) return false;
+    return true;
   };
   observation.drained =
       simulation.run_until(drained, observation.safety_end + scenario.liveness_bound, drain_check_interval);
@@ -379,13 +395,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
 
   observation.tables = Database::durable_tables(simulation.disk(primary_id()));
   if (clustered && cluster.timeline > 1) observation.failovers.push_back(cluster.failed_over_at);
-  if (replicated) {
-    std::vector<sim::Disk*> replica_disks;
-    for (const sim::NodeId replica : replica_ids) replica_disks.push_back(&simulation.disk(replica));
-    observation.broker_logs = surviving_records(cluster_metadata, replica_disks, ReplicaSettings{}.topic);
-  } else {
-    observation.broker_logs = Broker::durable_logs(simulation.disk(broker_id));
-  }
+  observation.broker_logs = broker_logs();
   observation.effects = all_effects();
   observation.faults = simulation.fault_log();
   observation.fault_windows = fault_windows(observation.faults, scenario.plan, observation.safety_end);

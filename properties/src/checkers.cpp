@@ -89,6 +89,15 @@ void check_exactly_once_effect(const History& history, CheckReport& report) {
       add_once(report, "EO",
                "event " + event_id + " was applied " + std::to_string(count) + " times by group " + group);
     }
+  // The service's own database is a state too: each command changes it at most once.
+  // A second durable row for one command (a redelivered event applied again, a retry
+  // whose earlier attempt had committed after all) is the same effect twice.
+  for (const auto& [command, rows] : history.change_rows) {
+    if (rows <= 1) continue;
+    add_once(report, "EO",
+             "command " + std::to_string(command) + " changed the database " + std::to_string(rows) +
+                 " times (durable change rows in the orders table or the event store)");
+  }
 }
 
 namespace {

@@ -10,6 +10,7 @@ History History::from(const models::Observation& observation) {
     if (rows == observation.tables.end()) continue;
     for (const auto& [id, row] : rows->second) {
       history.committed_changes.emplace(row.command, row);
+      ++history.change_rows[row.command];
       if (std::string_view(table) == models::tables::events) history.stream_versions[row.key].push_back(row.version);
     }
   }

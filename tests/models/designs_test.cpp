@@ -181,6 +181,8 @@ TEST(EveryDesignWithOrders, EventsCarryTheIdOfTheOrderTheyAnnounce) {
   std::size_t designs_with_orders = 0;
   for (const auto& design : registry.all()) {
     if (design->name() == "dual-write-publish-first") continue;
+    // Event-first designs publish before the order row exists, like publish-first.
+    if (design->source_of_truth() == SourceOfTruth::broker) continue;
     const Observation observation = run(design->name(), small_workload(5), sim::FaultPlan{});
     if (observation.tables.count(tables::orders) == 0) continue;  // an event store: events are the change
     ++designs_with_orders;
@@ -262,6 +264,54 @@ TEST(OutboxPolling, KeepsPerKeyOrderWithTwoRelays) {
   // other's rows would let a later event of a key go out before an earlier one.
   EXPECT_EQ(out_of_order_applications(two_relays), 0u)
       << "with two relays, some events were applied after a later event of their key";
+}
+
+// Listen to yourself: the service's own consumer group makes the order row from the
+// event. A crash after that insert but before its offset commit redelivers the event
+// to the restarted service; re-validation finds the order and skips it, so each
+// command has exactly one order row. The seeded bug, without re-validation, makes a
+// second row for the redelivered event.
+std::map<std::int64_t, int> order_rows_per_command(const Observation& observation) {
+  std::map<std::int64_t, int> rows;
+  const auto orders = observation.tables.find(tables::orders);
+  if (orders != observation.tables.end())
+    for (const auto& [id, row] : orders->second) ++rows[row.command];
+  return rows;
+}
+
+TEST(ListenToYourself, MakesEachOrderOnceWhenTheServiceCrashesBeforeItsOffsetCommit) {
+  const Observation observation = run("listen-to-yourself", small_workload(5), crash_service_at("self.after_apply"));
+  ASSERT_TRUE(reached(observation, "self.after_apply")) << "the crash point was never reached";
+  const std::map<std::int64_t, int> rows = order_rows_per_command(observation);
+  ASSERT_FALSE(rows.empty());
+  for (const auto& [command, count] : rows) EXPECT_EQ(count, 1) << "command " << command;
+  const Deliveries deliveries = deliveries_of(observation);
+  EXPECT_TRUE(deliveries.lost.empty()) << deliveries.lost.size() << " committed orders were never delivered";
+  EXPECT_TRUE(deliveries.phantom.empty());
+  EXPECT_TRUE(observation.drained);
+}
+
+TEST(ListenToYourself, MakesEveryAcknowledgedOrderWithoutFaults) {
+  constexpr std::uint32_t commands = 20;
+  const Observation observation = run("listen-to-yourself", small_workload(commands), sim::FaultPlan{});
+  const std::map<std::int64_t, int> rows = order_rows_per_command(observation);
+  for (const CommandRecord& record : observation.commands)
+    if (record.outcome == Outcome::ok) {
+      EXPECT_EQ(rows.count(record.command), 1u) << "command " << record.command;
+    }
+  EXPECT_EQ(rows.size(), commands);
+  EXPECT_TRUE(observation.drained);
+}
+
+TEST(BugListenToYourselfWithoutRevalidation, MakesASecondOrderForARedeliveredEvent) {
+  const Observation observation =
+      run("bug-listen-to-yourself-without-revalidation", small_workload(5), crash_service_at("self.after_apply"));
+  ASSERT_TRUE(reached(observation, "self.after_apply")) << "the crash point was never reached";
+  const std::map<std::int64_t, int> rows = order_rows_per_command(observation);
+  int duplicated = 0;
+  for (const auto& [command, count] : rows)
+    if (count > 1) ++duplicated;
+  EXPECT_GE(duplicated, 1) << "the event applied before the crash is redelivered and applied again";
 }
 
 }  // namespace

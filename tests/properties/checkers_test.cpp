@@ -47,6 +47,7 @@ void commit(History& history, std::int64_t command, const std::string& key, std:
   row.command = command;
   row.event_id = models::event_id_for(command);
   history.committed_changes.emplace(command, row);
+  ++history.change_rows[command];
   history.commit_lsn[command] = lsn;
   models::CommandRecord record;
   record.command = command;
@@ -271,6 +272,53 @@ TEST(ExactlyOnceEffect, StaysQuietWhenEachGroupAppliedEachEventOnce) {
   properties::check_exactly_once_effect(clean_history(), report);
   EXPECT_FALSE(report.violated("EO"));
   EXPECT_EQ(report.duplicate_deliveries, 0u);
+}
+
+// The service's own database is a state that reflects each command once: a second
+// durable order row for one command (a redelivered event applied again) is a
+// duplicate effect even when every consumer group applied the event once.
+TEST(ExactlyOnceEffect, ReportsACommandThatChangedTheDatabaseTwice) {
+  History history = clean_history();
+  ++history.change_rows[2];
+  CheckReport report;
+  properties::check_exactly_once_effect(history, report);
+  ASSERT_TRUE(report.violated("EO"));
+  const auto& explanation = report.first("EO")->explanation;
+  EXPECT_NE(explanation.find("command 2"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("2 times"), std::string::npos) << explanation;
+  EXPECT_EQ(report.duplicate_deliveries, 0u) << "no group applied an event twice";
+}
+
+TEST(ExactlyOnceEffect, StaysQuietWhenEachCommandChangedTheDatabaseOnce) {
+  const History history = clean_history();
+  ASSERT_EQ(history.change_rows.size(), 3u);
+  CheckReport report;
+  properties::check_exactly_once_effect(history, report);
+  EXPECT_FALSE(report.violated("EO"));
+}
+
+// History::from keeps one committed change per command, so it must count the rows
+// itself, in the orders table and in the event store alike, or a duplicate vanishes.
+TEST(ExactlyOnceEffect, HistoryCountsEveryDurableChangeRowOfACommand) {
+  models::Observation observation;
+  const auto row = [](std::int64_t id, std::int64_t command) {
+    models::Row result;
+    result.id = id;
+    result.key = "k1";
+    result.command = command;
+    result.event_id = models::event_id_for(command);
+    return result;
+  };
+  observation.tables[models::tables::orders] = {{1, row(1, 7)}, {2, row(2, 7)}, {3, row(3, 8)}};
+  observation.tables[models::tables::events] = {{1, row(1, 9)}};
+  const History history = History::from(observation);
+  EXPECT_EQ(history.committed_changes.size(), 3u);
+  EXPECT_EQ(history.change_rows.at(7), 2u);
+  EXPECT_EQ(history.change_rows.at(8), 1u);
+  EXPECT_EQ(history.change_rows.at(9), 1u);
+  const CheckReport report = properties::check_all(history);
+  ASSERT_TRUE(report.violated("EO"));
+  EXPECT_NE(report.first("EO")->explanation.find("command 7"), std::string::npos) << report.first("EO")->explanation;
 }
 
 // --- ND -----------------------------------------------------------------------

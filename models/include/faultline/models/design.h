@@ -54,6 +54,11 @@ inline constexpr const char* events = "events";        // the event store (event
 inline constexpr const char* customers = "customers";  // one row per aggregate key, locked to serialize its changes
 }  // namespace tables
 
+// Where a command's change first becomes durable: in the database (the event follows
+// the change), or in the broker (the event is the change, and the service's own
+// database follows it by consuming it).
+enum class SourceOfTruth { database, broker };
+
 class Design {
  public:
   virtual ~Design() = default;
@@ -68,6 +73,9 @@ class Design {
   virtual Settings default_settings() const { return {}; }
   // The named points of its protocol, for fault plans, coverage and exploration.
   virtual std::vector<std::string> points() const = 0;
+  // With the broker as the source of truth, the run drains only once every durable
+  // event has its database change too.
+  virtual SourceOfTruth source_of_truth() const { return SourceOfTruth::database; }
 
   // The write path for one command; the reply tells the client what happened.
   virtual sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const = 0;
@@ -106,11 +114,13 @@ std::shared_ptr<const Design> make_outbox_polling_leased();
 std::shared_ptr<const Design> make_outbox_cdc();
 std::shared_ptr<const Design> make_outbox_cdc_failover();
 std::shared_ptr<const Design> make_event_sourcing();
+std::shared_ptr<const Design> make_listen_to_yourself();
 std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs();
 std::vector<std::shared_ptr<const Design>> make_outbox_cdc_bugs();
 std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs();
 std::vector<std::shared_ptr<const Design>> make_consumer_bugs();
 std::vector<std::shared_ptr<const Design>> make_publish_in_kafka_transaction_bugs();
+std::vector<std::shared_ptr<const Design>> make_listen_to_yourself_bugs();
 
 // A design run with other settings: `base`'s protocol under `name`, with its own
 // claims (or, for a positive control, the invariant it must be caught breaking).

@@ -39,7 +39,8 @@ void check_no_phantom_event(const History& history, CheckReport& report);
 void check_ack_implies_durable(const History& history, CheckReport& report);
 // ALO: every committed change is appended to the broker and delivered at least once.
 void check_at_least_once(const History& history, CheckReport& report);
-// EO: each event's effect is applied exactly once per group (duplicates counted).
+// EO: each event's effect is applied exactly once per group (duplicates counted), and
+// each command changes the service's own database at most once (one durable row).
 void check_exactly_once_effect(const History& history, CheckReport& report);
 // ND: every duplicate has an allowed cause in the history. A second append of an event
 // needs a retry by the same publisher incarnation after an unknown outcome, or a fault

@@ -17,6 +17,9 @@ struct History {
   // Durably committed changes, by the command that made them (an order row, or an
   // event in an event store).
   std::map<std::int64_t, models::Row> committed_changes;
+  // How many durable change rows (order rows and event-store events) each command
+  // made: the map above keeps one, so a second row for a command would vanish there.
+  std::map<std::int64_t, std::uint64_t> change_rows;
   // The log sequence number each change committed at: the commit order.
   std::map<std::int64_t, std::uint64_t> commit_lsn;
   // Event-store streams: stream key -> the versions of its durable events, in id order.
