@@ -26,7 +26,8 @@ enum class Flaw {
 
 // The self-consumer's group and how it reads the topic (like ConsumerSettings).
 inline constexpr const char* self_group = "self";
-constexpr std::uint32_t self_partitions = ConsumerSettings{}.partitions;
+// Not constexpr: ConsumerSettings holds strings, which not every compiler evaluates at compile time.
+const std::uint32_t self_partitions = ConsumerSettings{}.partitions;
 constexpr std::uint32_t self_batch = 32;
 constexpr sim::Duration self_poll_interval = sim::Duration::millis(5);
 constexpr sim::Duration self_timeout = sim::Duration::millis(50);
