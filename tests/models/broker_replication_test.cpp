@@ -352,7 +352,9 @@ TEST(BrokerReplication, AcksZeroCountsAPublishAsDoneWithoutWaitingForAnyReply) {
 }
 
 sim::Task<void> send_buffered(sim::Context& context, BrokerEndpoints endpoints, std::optional<Outcome>& outcome) {
-  BufferedProducer producer(context, std::move(endpoints), BufferedProducerSettings{.partitions = partitions});
+  // Owned by the node (like a model's objects): its sender coroutine outlives this frame.
+  auto& producer =
+      context.make<BufferedProducer>(context, std::move(endpoints), BufferedProducerSettings{.partitions = partitions});
   producer.send("orders", event_for(1), [&outcome](Outcome heard) { outcome = heard; });
   co_await producer.flush();
 }
