@@ -3,7 +3,8 @@
 #include "faultline/properties/checkers.h"
 
 #include <algorithm>
-#include <set>
+
+#include "by_key.h"
 
 namespace faultline::properties {
 
@@ -19,9 +20,22 @@ const Violation* CheckReport::first(std::string_view invariant) const {
 
 namespace {
 
-bool applied_by(const History& history, const std::string& group, const std::string& event_id) {
-  const auto applied = history.applied.find(group);
-  return applied != history.applied.end() && applied->second.count(event_id) > 0;
+using AppliedEvents = std::map<std::string, std::uint64_t>;  // event id -> applications, of one group
+
+// What each expected group applied (null for a group that applied nothing), in the
+// order of history.groups: looked up once per checker, not once per change.
+std::vector<const AppliedEvents*> applied_per_group(const History& history) {
+  std::vector<const AppliedEvents*> per_group;
+  per_group.reserve(history.groups.size());
+  for (const auto& group : history.groups) {
+    const auto applied = history.applied.find(group);
+    per_group.push_back(applied == history.applied.end() ? nullptr : &applied->second);
+  }
+  return per_group;
+}
+
+bool applied_in(const AppliedEvents* applied, const std::string& event_id) {
+  return applied != nullptr && applied->count(event_id) > 0;
 }
 
 void add_once(CheckReport& report, const std::string& invariant, const std::string& explanation) {
@@ -31,10 +45,12 @@ void add_once(CheckReport& report, const std::string& invariant, const std::stri
 }  // namespace
 
 void check_no_lost_event(const History& history, CheckReport& report) {
+  const std::vector<const AppliedEvents*> applied = applied_per_group(history);
   for (const auto& [command, row] : history.committed_changes) {
     const std::string event_id = models::event_id_for(command);
-    for (const auto& group : history.groups) {
-      if (applied_by(history, group, event_id)) continue;
+    for (std::size_t index = 0; index < history.groups.size(); ++index) {
+      const std::string& group = history.groups[index];
+      if (applied_in(applied[index], event_id)) continue;
       ++report.lost_events;
       const bool in_broker = history.appended.count(event_id) > 0;
       add_once(report, "L",
@@ -69,15 +85,17 @@ void check_ack_implies_durable(const History& history, CheckReport& report) {
 }
 
 void check_at_least_once(const History& history, CheckReport& report) {
+  const std::vector<const AppliedEvents*> applied = applied_per_group(history);
   for (const auto& [command, row] : history.committed_changes) {
     const std::string event_id = models::event_id_for(command);
     if (history.appended.count(event_id) == 0) {
       add_once(report, "ALO", "event " + event_id + " of a committed change was never appended to the broker");
       continue;
     }
-    for (const auto& group : history.groups)
-      if (!applied_by(history, group, event_id))
-        add_once(report, "ALO", "event " + event_id + " is in the broker but was never delivered to group " + group);
+    for (std::size_t index = 0; index < history.groups.size(); ++index)
+      if (!applied_in(applied[index], event_id))
+        add_once(report, "ALO",
+                 "event " + event_id + " is in the broker but was never delivered to group " + history.groups[index]);
   }
 }
 
@@ -194,8 +212,8 @@ std::string time_text(sim::Instant time) {
 // and incarnation). What the history cannot tell is how late a reply was when no fault
 // struck; it never needs to: without a fault no reply is lost and the relay's timeouts
 // exceed the model's latencies.
-std::string cause_of_duplicate_append(const History& history, const models::StoredRecord& first,
-                                      const models::StoredRecord& again) {
+std::string cause_of_duplicate_append(const History& history, const std::vector<std::string>& servers,
+                                      const models::StoredRecord& first, const models::StoredRecord& again) {
   const models::Event& before = first.event;
   const models::Event& after = again.event;
   if (after.attempt > 1 && after.publisher == before.publisher &&
@@ -217,7 +235,7 @@ std::string cause_of_duplicate_append(const History& history, const models::Stor
     if (claimed <= failover && failover <= again.appended_at) return "a database failover at " + time_text(failover);
   for (const auto& fault : history.fault_windows) {
     if (!overlaps(fault, claimed, again.appended_at)) continue;
-    if (disturbs_calls_to(fault, publisher, publisher_servers(history))) return describe(fault);
+    if (disturbs_calls_to(fault, publisher, servers)) return describe(fault);
   }
   return {};
 }
@@ -231,8 +249,8 @@ std::string cause_of_duplicate_append(const History& history, const models::Stor
 // consumer call can also end unknown with no fault at all (a slow message outlasting the
 // timeout); the history holds the consumer's own record of such an unfinished step, and
 // one on the record's partition in that span explains it too.
-std::string cause_of_redelivery(const History& history, const models::Delivery& first, const models::Delivery& again) {
-  const std::vector<std::string> brokers = broker_nodes(history);
+std::string cause_of_redelivery(const History& history, const std::vector<std::string>& brokers,
+                                const models::Delivery& first, const models::Delivery& again) {
   sim::Instant covered = again.delivered_at;
   for (const auto& commit : history.offset_commits) {
     if (commit.group != first.group || commit.partition != first.partition) continue;
@@ -260,16 +278,24 @@ std::string cause_of_redelivery(const History& history, const models::Delivery& 
 }  // namespace
 
 void check_no_unexplained_duplicate(const History& history, CheckReport& report) {
+  const std::vector<std::string> brokers = broker_nodes(history);
+  const std::vector<std::string> publisher_nodes = publisher_servers(history);
   // Duplicate appends, judged against the first append of the same event (an event's
   // appends all land in one partition: its key decides).
-  std::map<std::string, const models::StoredRecord*> first_append;
+  std::vector<detail::OrderedName> appended_ids;
+  appended_ids.reserve(history.appends.size());
+  for (const auto& record : history.appends) appended_ids.emplace_back(record.event.event_id);
+  std::vector<std::uint32_t> first_append(history.appends.size());  // append -> the first append of its event
+  detail::for_each_run(appended_ids, detail::positions_by(appended_ids), [&](auto first, auto last) {
+    for (auto position = first; position != last; ++position) first_append[*position] = *first;
+  });
   std::map<std::pair<std::string, std::int64_t>, std::string> duplicate_cause;  // (event, offset) -> cause
-  for (const auto& record : history.appends) {
-    const auto [earlier, inserted] = first_append.emplace(record.event.event_id, &record);
-    if (inserted) continue;
+  for (std::size_t index = 0; index < history.appends.size(); ++index) {
+    if (first_append[index] == index) continue;
+    const models::StoredRecord& record = history.appends[index];
     ++report.duplicate_appends;
-    const models::StoredRecord& first = *earlier->second;
-    std::string cause = cause_of_duplicate_append(history, first, record);
+    const models::StoredRecord& first = history.appends[first_append[index]];
+    std::string cause = cause_of_duplicate_append(history, publisher_nodes, first, record);
     duplicate_cause[{record.event.event_id, record.offset}] = cause;
     if (!cause.empty()) continue;
     ++report.unexplained_duplicates;
@@ -282,24 +308,35 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
                  "), and no retry or fault touching the first publisher, the broker or the database lies between");
   }
 
-  // Duplicate deliveries, per group and event, in delivery order.
-  std::map<std::pair<std::string, std::string>, std::vector<const models::Delivery*>> received;
-  for (const auto& delivery : history.deliveries) {
-    auto& earlier = received[{delivery.group, delivery.event_id}];
-    earlier.push_back(&delivery);
-    if (earlier.size() == 1) continue;
+  // Duplicate deliveries, per group and event, in delivery order: each judged against
+  // the group's first delivery of the event and its earliest delivery of the same record.
+  constexpr std::uint32_t none = UINT32_MAX;
+  std::vector<std::uint32_t> first_delivery(history.deliveries.size());
+  std::vector<std::uint32_t> same_record_delivery(history.deliveries.size(), none);
+  const std::vector<detail::RankedName> receipts = detail::group_and_event_of(history.deliveries);
+  detail::for_each_run(receipts, detail::positions_by(receipts), [&](auto first, auto last) {
+    for (auto position = first; position != last; ++position) {
+      first_delivery[*position] = *first;
+      const models::Delivery& delivery = history.deliveries[*position];
+      for (auto earlier = first; earlier != position; ++earlier)
+        if (history.deliveries[*earlier].partition == delivery.partition &&
+            history.deliveries[*earlier].offset == delivery.offset) {
+          same_record_delivery[*position] = *earlier;
+          break;
+        }
+    }
+  });
+  for (std::size_t index = 0; index < history.deliveries.size(); ++index) {
+    if (first_delivery[index] == index) continue;
+    const models::Delivery& delivery = history.deliveries[index];
     ++report.redeliveries;
-    const models::Delivery& first = *earlier.front();
-    const models::Delivery* same_record = nullptr;
-    for (std::size_t index = 0; index + 1 < earlier.size(); ++index)
-      if (earlier[index]->partition == delivery.partition && earlier[index]->offset == delivery.offset) {
-        same_record = earlier[index];
-        break;
-      }
+    const models::Delivery& first = history.deliveries[first_delivery[index]];
+    const models::Delivery* same_record =
+        same_record_delivery[index] == none ? nullptr : &history.deliveries[same_record_delivery[index]];
     std::string cause;
     std::string what;
     if (same_record != nullptr) {
-      cause = cause_of_redelivery(history, *same_record, delivery);
+      cause = cause_of_redelivery(history, brokers, *same_record, delivery);
       what = "the record at partition " + std::to_string(delivery.partition) + " offset " +
              std::to_string(delivery.offset) + " was delivered to group " + delivery.group + " again (to " +
              delivery.consumer + " at " + time_text(delivery.delivered_at) + ", first to " + same_record->consumer +
@@ -313,8 +350,7 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
       if (cause.empty())
         for (const auto& fault : history.fault_windows)
           if ((fault.kind == sim::FaultKind::crash || fault.kind == sim::FaultKind::crash_with_disk_loss) &&
-              contains(broker_nodes(history), fault.node) &&
-              overlaps(fault, first.delivered_at, delivery.delivered_at)) {
+              contains(brokers, fault.node) && overlaps(fault, first.delivered_at, delivery.delivered_at)) {
             cause = describe(fault);
             break;
           }
@@ -329,18 +365,24 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
 
 void check_per_key_order(const History& history, CheckReport& report) {
   // Per key, the commit positions of the events in the order each was first applied.
-  std::map<std::string, std::set<std::string>> seen;  // group -> event ids already applied
-  std::map<std::pair<std::string, std::string>, std::pair<std::uint64_t, std::string>> last;  // (group, key) -> lsn, id
-  for (const auto& effect : history.effects) {
-    if (!seen[effect.group].insert(effect.event.event_id).second) continue;
+  const std::vector<detail::RankedName> applications = detail::group_and_event_of(history.effects);
+  std::vector<bool> first_application(history.effects.size(), false);  // the group's first of the event
+  detail::for_each_run(applications, detail::positions_by(applications),
+                       [&](auto first, auto) { first_application[*first] = true; });
+  // (group, key) -> the commit position and event id of the last event applied in order.
+  std::map<detail::RankedName, std::pair<std::uint64_t, std::string_view>> last;
+  for (std::size_t index = 0; index < history.effects.size(); ++index) {
+    if (!first_application[index]) continue;
+    const models::AppliedEffect& effect = history.effects[index];
     const auto lsn = history.commit_lsn.find(effect.event.command);
     if (lsn == history.commit_lsn.end()) continue;  // a phantom: P's business
-    auto& [last_lsn, last_event] = last[{effect.group, effect.event.key}];
+    auto& [last_lsn, last_event] =
+        last[detail::RankedName{applications[index].rank, detail::OrderedName(effect.event.key)}];
     if (lsn->second < last_lsn) {
       ++report.out_of_order;
       add_once(report, "O",
-               "key " + effect.event.key + ": event " + effect.event.event_id + " was applied after " + last_event +
-                   " although its change committed first");
+               "key " + effect.event.key + ": event " + effect.event.event_id + " was applied after " +
+                   std::string(last_event) + " although its change committed first");
     } else {
       last_lsn = lsn->second;
       last_event = effect.event.event_id;
@@ -413,10 +455,12 @@ std::string where_stuck(const History& history, const std::string& event_id, con
 
 void check_eventual_delivery(const History& history, CheckReport& report) {
   if (history.drained) return;
+  const std::vector<const AppliedEvents*> applied = applied_per_group(history);
   for (const auto& [command, row] : history.committed_changes) {
     const std::string event_id = models::event_id_for(command);
-    for (const auto& group : history.groups) {
-      if (applied_by(history, group, event_id)) continue;
+    for (std::size_t index = 0; index < history.groups.size(); ++index) {
+      const std::string& group = history.groups[index];
+      if (applied_in(applied[index], event_id)) continue;
       ++report.pending_at_bound;
       add_once(report, "E",
                "after the liveness bound, event " + event_id +

@@ -4,32 +4,30 @@
 #include <algorithm>
 #include <string>
 
+#include "by_key.h"
+
 namespace faultline::properties {
 
 DeliveryFigures measure_deliveries(const History& history) {
   DeliveryFigures figures;
-  // The first durable application of each event per group. An effect's time is when it
-  // was applied (an inbox effect: when its database transaction committed).
-  std::map<std::pair<std::string, std::string>, std::pair<sim::Instant, std::int64_t>> first_applied;
-  for (const auto& effect : history.effects) {
-    const auto key = std::make_pair(effect.group, effect.event.event_id);
-    const auto found = first_applied.find(key);
-    if (found == first_applied.end()) {
-      first_applied.emplace(key, std::make_pair(effect.applied_at, effect.event.command));
-    } else {
-      found->second.first = std::min(found->second.first, effect.applied_at);
-    }
-  }
-  for (const auto& [key, applied] : first_applied) {
-    const auto committed = history.commit_time.find(applied.second);
-    if (committed == history.commit_time.end()) continue;  // a phantom: no commit to measure from
+  // The first durable application of each event per group, in (group, event id) order.
+  // An effect's time is when it was applied (an inbox effect: when its database
+  // transaction committed); its command is the first effect's.
+  const std::vector<detail::RankedName> applications = detail::group_and_event_of(history.effects);
+  detail::for_each_run(applications, detail::positions_by(applications), [&](auto first, auto last) {
+    sim::Instant applied_at = history.effects[*first].applied_at;
+    for (auto position = first + 1; position != last; ++position)
+      applied_at = std::min(applied_at, history.effects[*position].applied_at);
+    const auto committed = history.commit_time.find(history.effects[*first].event.command);
+    if (committed == history.commit_time.end()) return;  // a phantom: no commit to measure from
     // An event applied before its change committed (publish-first designs) counts as
     // no lag: the lag measures how late delivery is, and it was not late.
-    figures.lags_us.push_back(std::max<std::int64_t>(0, (applied.first - committed->second).ticks));
-  }
-  std::map<std::pair<std::string, std::string>, std::uint64_t> delivered;
-  for (const auto& delivery : history.deliveries) ++delivered[{delivery.group, delivery.event_id}];
-  for (const auto& [key, times] : delivered) ++figures.deliveries[times];
+    figures.lags_us.push_back(std::max<std::int64_t>(0, (applied_at - committed->second).ticks));
+  });
+  // Deliveries per (group, event id).
+  const std::vector<detail::RankedName> receipts = detail::group_and_event_of(history.deliveries);
+  detail::for_each_run(receipts, detail::positions_by(receipts),
+                       [&](auto first, auto last) { ++figures.deliveries[static_cast<std::uint64_t>(last - first)]; });
   for (const auto& [group, events] : history.applied)
     for (const auto& [event_id, times] : events)
       if (times > 1) ++figures.applied_more_than_once;

@@ -1,44 +1,122 @@
 // Building the history from a world's observation.
+//
+// The judge builds one history per run, so this is on every seed's path: the indexes
+// keyed by event id are built from positions sorted once (detail::positions_by) and
+// inserted in key order, and a run's own observation (judge of an rvalue) is moved in
+// rather than copied.
 #include "faultline/properties/history.h"
 
-namespace faultline::properties {
+#include <string_view>
+#include <type_traits>
 
-History History::from(const models::Observation& observation) {
+#include "by_key.h"
+
+namespace faultline::properties {
+namespace {
+
+// Where an event id was seen: a broker record (with its log) or a consumer effect.
+struct Sighting {
+  std::int64_t command = 0;
+  const std::string* log = nullptr;  // the partition log of a broker record; null for an effect
+};
+
+// The observation's fields, moved out of it when the caller gave it up and copied
+// otherwise.
+template <typename Source, typename Field>
+auto take(Field& field) {
+  if constexpr (std::is_const_v<Source>) {
+    return field;
+  } else {
+    return std::move(field);
+  }
+}
+
+template <typename Source>
+History build(Source& observation) {
   History history;
   for (const char* table : {models::tables::orders, models::tables::events}) {
     const auto rows = observation.tables.find(table);
     if (rows == observation.tables.end()) continue;
-    for (const auto& [id, row] : rows->second) {
-      history.committed_changes.emplace(row.command, row);
+    const bool event_store = std::string_view(table) == models::tables::events;
+    for (auto& [id, row] : rows->second) {
       ++history.change_rows[row.command];
-      if (std::string_view(table) == models::tables::events) history.stream_versions[row.key].push_back(row.version);
+      if (event_store) history.stream_versions[row.key].push_back(row.version);
+      const std::int64_t command = row.command;
+      history.committed_changes.try_emplace(history.committed_changes.end(), command, take<Source>(row));
     }
   }
-  history.commit_lsn = observation.commit_lsn;
-  for (const auto& record : observation.commands) history.commands.emplace(record.command, record);
-  for (const auto& [log, records] : observation.broker_logs)
-    for (const auto& record : records) {
-      history.appends.push_back(record);
-      ++history.appended[record.event.event_id];
-      history.command_of_event[record.event.event_id] = record.event.command;
-      history.log_of_event[record.event.event_id] = log;
-    }
+  history.commit_lsn = take<Source>(observation.commit_lsn);
+  for (auto& record : observation.commands)
+    history.commands.try_emplace(history.commands.end(), record.command, take<Source>(record));
+
+  std::size_t appends = 0;
+  for (const auto& [log, records] : observation.broker_logs) appends += records.size();
+  history.appends.reserve(appends);
+  for (auto& [log, records] : observation.broker_logs)
+    for (auto& record : records) history.appends.push_back(take<Source>(record));
   history.groups.push_back(models::ConsumerSettings{}.group);
-  history.effects = observation.effects;
-  for (const auto& effect : observation.effects) {
-    ++history.applied[effect.group][effect.event.event_id];
-    history.command_of_event[effect.event.event_id] = effect.event.command;
+  history.effects = take<Source>(observation.effects);
+
+  // Every sighting of an event id, the broker's records first and then the effects:
+  // the last sighting of an id names its command, as it would if each overwrote a map
+  // entry in that order.
+  std::vector<Sighting> sightings;
+  std::vector<detail::OrderedName> sighted_ids;
+  sightings.reserve(history.appends.size() + history.effects.size());
+  sighted_ids.reserve(sightings.capacity());
+  std::size_t record_index = 0;
+  for (const auto& [log, records] : observation.broker_logs)
+    for (std::size_t index = 0; index < records.size(); ++index, ++record_index) {
+      const models::Event& event = history.appends[record_index].event;
+      sightings.push_back(Sighting{event.command, &log});
+      sighted_ids.emplace_back(event.event_id);
+    }
+  for (const auto& effect : history.effects) {
+    sightings.push_back(Sighting{effect.event.command});
+    sighted_ids.emplace_back(effect.event.event_id);
   }
-  history.faults = observation.faults;
-  history.fault_windows = observation.fault_windows;
-  history.failovers = observation.failovers;
-  history.deliveries = observation.deliveries;
-  history.offset_commits = observation.offset_commits;
-  history.unfinished_steps = observation.unfinished_steps;
-  history.node_names = observation.node_names;
-  history.commit_time = observation.commit_time;
+  detail::for_each_run(sighted_ids, detail::positions_by(sighted_ids), [&](auto first, auto last) {
+    const std::string event_id(sighted_ids[*first].text);
+    history.command_of_event.emplace_hint(history.command_of_event.end(), event_id, sightings[*(last - 1)].command);
+    std::uint64_t appended = 0;
+    const std::string* log = nullptr;
+    for (auto position = first; position != last; ++position)
+      if (sightings[*position].log != nullptr) {
+        ++appended;
+        log = sightings[*position].log;
+      }
+    if (appended == 0) return;
+    history.appended.emplace_hint(history.appended.end(), event_id, appended);
+    history.log_of_event.emplace_hint(history.log_of_event.end(), event_id, *log);
+  });
+
+  const std::vector<detail::RankedName> applications = detail::group_and_event_of(history.effects);
+  detail::for_each_run(applications, detail::positions_by(applications), [&](auto first, auto last) {
+    const models::AppliedEffect& effect = history.effects[*first];
+    auto& applied = history.applied[effect.group];
+    applied.emplace_hint(applied.end(), effect.event.event_id, static_cast<std::uint64_t>(last - first));
+  });
+
+  history.faults = take<Source>(observation.faults);
+  history.fault_windows = take<Source>(observation.fault_windows);
+  history.failovers = take<Source>(observation.failovers);
+  history.deliveries = take<Source>(observation.deliveries);
+  history.offset_commits = take<Source>(observation.offset_commits);
+  history.unfinished_steps = take<Source>(observation.unfinished_steps);
+  history.node_names = take<Source>(observation.node_names);
+  history.commit_time = take<Source>(observation.commit_time);
   history.drained = observation.drained;
   return history;
+}
+
+}  // namespace
+
+History History::from(const models::Observation& observation) {
+  return build(observation);
+}
+
+History History::from(models::Observation&& observation) {
+  return build(observation);
 }
 
 std::string History::node_name(sim::NodeId node) const {

@@ -13,20 +13,42 @@ const Violation* RunVerdict::failed_claim(const models::Design& design) const {
   return nullptr;
 }
 
-RunVerdict judge(const models::Observation& observation) {
+namespace {
+
+RunVerdict judge_history(const History& history) {
   RunVerdict verdict;
-  const History history = History::from(observation);
   verdict.checks = check_all(history);
   verdict.deliveries = measure_deliveries(history);
+  return verdict;
+}
+
+void copy_engine_figures(const models::Observation& observation, RunVerdict& verdict) {
   verdict.trace_hash = observation.trace_hash;
   verdict.events = observation.events;
   verdict.simulated_us = observation.end.ticks;
   verdict.drained = observation.drained;
+}
+
+}  // namespace
+
+RunVerdict judge(const models::Observation& observation) {
+  RunVerdict verdict = judge_history(History::from(observation));
+  copy_engine_figures(observation, verdict);
   verdict.coverage = observation.coverage;
   return verdict;
 }
 
+RunVerdict judge(models::Observation&& observation) {
+  RunVerdict verdict = judge_history(History::from(std::move(observation)));
+  // History::from took the records it judges; these figures it leaves in place.
+  copy_engine_figures(observation, verdict);
+  verdict.coverage = std::move(observation.coverage);
+  return verdict;
+}
+
 RunVerdict run_once(const models::Scenario& scenario, const models::Design& design) {
+  // Every seed of a sweep comes here: the observation is not needed after judging, so
+  // its records move into the history rather than being copied.
   return judge(models::run_scenario(scenario, design));
 }
 

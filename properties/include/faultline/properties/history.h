@@ -52,6 +52,8 @@ struct History {
   std::string node_name(sim::NodeId node) const;
 
   static History from(const models::Observation& observation);
+  // The same, moving what it keeps out of an observation the caller no longer needs.
+  static History from(models::Observation&& observation);
 };
 
 }  // namespace faultline::properties

@@ -33,6 +33,9 @@ struct RunVerdict {
 };
 
 RunVerdict judge(const models::Observation& observation);
+// The same, moving the observation's records into the history instead of copying them
+// (for a caller that is done with the observation, as a sweep is).
+RunVerdict judge(models::Observation&& observation);
 RunVerdict run_once(const models::Scenario& scenario, const models::Design& design);
 
 // The command line that reruns a scenario. A scenario drawn from a seed replays by
