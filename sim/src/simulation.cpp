@@ -37,7 +37,8 @@ NodeId Simulation::add_node(std::string name, BootFunction boot) {
   assert(!started_ && "nodes are added before the simulation starts");
   assert(!name.empty());
   assert(!has_node(name) && "node names are unique");
-  nodes_.push_back(Node{.name = std::move(name), .boot = std::move(boot)});
+  const std::uint64_t name_digest = Trace::digest(name);
+  nodes_.push_back(Node{.name = std::move(name), .name_digest = name_digest, .boot = std::move(boot)});
   network_.add_node();
   return static_cast<NodeId>(nodes_.size() - 1);
 }
@@ -179,22 +180,40 @@ void Simulation::apply_plan(const FaultPlan& plan) {
         if (!liveness_) apply_fault(*planned, world_node);
       });
     } else {
-      armed_points_[fault.point].push_back(ArmedPoint{fault.hit, &fault});
+      const std::uint32_t index = point_index(fault.point);
+      points_[index].armed.push_back(ArmedPoint{fault.hit, &fault});
+      any_armed_ = true;
     }
   }
 }
 
+std::uint32_t Simulation::point_index(std::string_view name) {
+  for (const auto& [cached, index] : point_cache_)
+    if (cached.data() == name.data() && cached.size() == name.size()) return index;
+  auto found = point_names_.find(name);
+  if (found == point_names_.end()) {
+    found = point_names_.emplace(std::string(name), static_cast<std::uint32_t>(points_.size())).first;
+    points_.emplace_back();
+  }
+  point_cache_.emplace_back(name, found->second);
+  return found->second;
+}
+
 const Fault* Simulation::hit_point(NodeId node, std::string_view point) {
-  auto found = coverage_.hits.find(point);
-  if (found == coverage_.hits.end()) found = coverage_.hits.emplace(std::string(point), 0).first;
-  const std::uint64_t count = ++found->second;
+  Point& reached = points_[point_index(point)];
+  const std::uint64_t count = ++reached.hits;
   trace_.record(now_, nodes_[node].name, "point", point);
-  if (liveness_ || armed_points_.empty()) return nullptr;
-  const auto armed = armed_points_.find(point);
-  if (armed == armed_points_.end()) return nullptr;
-  for (const ArmedPoint& entry : armed->second)
+  if (liveness_ || !any_armed_) return nullptr;
+  for (const ArmedPoint& entry : reached.armed)
     if (entry.hit == count) return entry.fault;
   return nullptr;
+}
+
+const PointCoverage& Simulation::coverage() const {
+  coverage_.hits.clear();
+  for (const auto& [name, index] : point_names_)
+    if (points_[index].hits > 0) coverage_.hits.emplace(name, points_[index].hits);
+  return coverage_;
 }
 
 void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {
@@ -336,17 +355,26 @@ void Context::note(std::string_view kind, std::string_view detail) {
 
 std::uint64_t Context::register_call(std::unique_ptr<detail::PendingCall> pending, Duration timeout) {
   const std::uint64_t call = simulation_.next_id();
-  pending_calls_.emplace(call, std::move(pending));
-  simulation_.schedule(now() + timeout, owner(), [this, call] { finish_call(call, RpcStatus::unknown, nullptr); });
+  assert(pending_calls_.empty() || pending_calls_.back().call < call);
+  const std::uint32_t timeout_event =
+      simulation_.schedule(now() + timeout, owner(), [this, call] { finish_call(call, RpcStatus::unknown, nullptr); });
+  pending_calls_.push_back(InFlight{call, timeout_event, std::move(pending)});
   return call;
 }
 
 void Context::finish_call(std::uint64_t call, RpcStatus status, void* reply) {
-  const auto found = pending_calls_.find(call);
-  if (found == pending_calls_.end()) return;  // already finished (a late reply or a spent timeout)
-  std::unique_ptr<detail::PendingCall> pending = std::move(found->second);
+  const auto found = std::lower_bound(pending_calls_.begin(), pending_calls_.end(), call,
+                                      [](const InFlight& entry, std::uint64_t id) { return entry.call < id; });
+  // Already finished (a late reply or a spent timeout)?
+  if (found == pending_calls_.end() || found->call != call) return;
+  std::unique_ptr<detail::PendingCall> pending = std::move(found->pending);
+  const std::uint32_t timeout_event = found->timeout_event;
   pending_calls_.erase(found);
-  if (status == RpcStatus::unknown) simulation_.trace().record(now(), name(), "timeout", "");
+  if (status == RpcStatus::unknown) {
+    simulation_.trace().record(now(), name(), "timeout", "");
+  } else {
+    simulation_.cancel(timeout_event);  // the timeout is running now otherwise
+  }
   pending->finish(status, reply);
 }
 

@@ -1,13 +1,14 @@
 // Checks the event queue on its own: events pop in time order, events at the same
 // instant run first-in, first-out (also when pushed while the queue is running),
-// the 4-ary heap agrees with a reference ordered set under random pushes and pops,
-// and callables too large or too complex to be stored inline are boxed, run once,
-// and destroyed exactly once whether they run, are discarded or are still pending
-// when the queue goes away (counted with a construction/destruction counter).
+// the 4-ary heap agrees with a reference ordered set under random pushes, pops and
+// cancellations, and callables too large or too complex to be stored inline are boxed, run once,
+// and destroyed exactly once whether they run, are discarded, are cancelled or are
+// still pending when the queue goes away (counted with a construction/destruction counter).
 #include "faultline/sim/event_queue.h"
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -90,19 +91,29 @@ TEST(EventQueue, AnEventPushedForTheCurrentInstantRunsAfterTheOnesAlreadyDue) {
   EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "pushed while running", "later"}));
 }
 
-TEST(EventQueue, AgreesWithAReferenceOrderUnderRandomPushesAndPops) {
+// Random pushes, pops and (out of 20 rounds, `cancel_weight` of them) cancellations of a
+// random queued event, checked against an ordered set of (time, push number).
+void check_against_reference(std::uint64_t seed, std::uint64_t cancel_weight) {
   EventQueue queue;
-  Rng rng(5);
-  std::set<std::pair<std::int64_t, int>> reference;  // (time, push number): the order the queue must follow
+  Rng rng(seed);
+  std::set<std::pair<std::int64_t, int>> reference;  // the order the queue must follow
+  std::vector<std::pair<std::uint32_t, std::pair<std::int64_t, int>>> queued;  // slot and key, for cancelling
   std::int64_t now = 0;
   int pushed = 0;
   int last_ran = -1;
   for (int round = 0; round < 20'000; ++round) {
-    if (reference.empty() || rng.chance(11, 20)) {
+    const std::uint64_t choice = rng.below(20);
+    if (reference.empty() || choice < 11) {
       const Instant at{now + rng.between(0, 50)};
       const int number = pushed++;
-      queue.push(at, Owner{}, [&last_ran, number] { last_ran = number; });
+      const std::uint32_t slot = queue.push(at, Owner{}, [&last_ran, number] { last_ran = number; });
       reference.emplace(at.ticks, number);
+      queued.emplace_back(slot, std::make_pair(at.ticks, number));
+    } else if (choice < 11 + cancel_weight) {
+      const std::size_t pick = rng.below(queued.size());
+      ASSERT_TRUE(queue.cancel(queued[pick].first));
+      reference.erase(queued[pick].second);
+      queued.erase(queued.begin() + static_cast<std::ptrdiff_t>(pick));
     } else {
       const auto expected = *reference.begin();
       reference.erase(reference.begin());
@@ -110,10 +121,19 @@ TEST(EventQueue, AgreesWithAReferenceOrderUnderRandomPushesAndPops) {
       queue.run(popped.slot);
       ASSERT_EQ(popped.time.ticks, expected.first);
       ASSERT_EQ(last_ran, expected.second) << "round " << round;
+      std::erase_if(queued, [&](const auto& entry) { return entry.second == expected; });
       now = popped.time.ticks;
     }
   }
   EXPECT_EQ(queue.size(), reference.size());
+}
+
+TEST(EventQueue, AgreesWithAReferenceOrderUnderRandomPushesAndPops) {
+  check_against_reference(5, 0);
+}
+
+TEST(EventQueue, CancelledEventsNeverRunAndTheRestKeepTheirOrder) {
+  check_against_reference(7, 5);
 }
 
 TEST(EventQueue, KeepsTheOwnerOfEachEvent) {
@@ -187,6 +207,21 @@ TEST(EventQueue, DiscardDestroysACallableWithoutRunningIt) {
   EXPECT_EQ(later, 4);
   EXPECT_EQ(runs, 0);
   EXPECT_EQ(counter.alive(), 0);
+}
+
+TEST(EventQueue, CancelDestroysABoxedCallableAndRefusesAnEventNoLongerQueued) {
+  LifeCounter counter;
+  int runs = 0;
+  EventQueue queue;
+  const std::uint32_t boxed = queue.push(Instant{1}, Owner{}, LargeCallable{Tracked(counter, "boxed"), &runs});
+  EXPECT_TRUE(queue.cancel(boxed));
+  EXPECT_EQ(counter.alive(), 0) << "a cancelled boxed callable was not destroyed";
+  queue.push(Instant{2}, Owner{}, [&runs] { ++runs; });
+  const auto popped = queue.pop();  // out of the heap, not yet run (as for a paused node)
+  EXPECT_FALSE(queue.cancel(popped.slot));
+  queue.run(popped.slot);
+  EXPECT_EQ(runs, 1);
+  EXPECT_TRUE(queue.empty());
 }
 
 TEST(EventQueue, DestroysPendingCallablesWithTheQueue) {

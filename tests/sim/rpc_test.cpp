@@ -87,6 +87,17 @@ TEST(Rpc, AnAnsweredCallCompletesOkWithTheReply) {
   EXPECT_EQ(nodes.applied.count, 1U);
 }
 
+TEST(Rpc, AnAnsweredCallLeavesNoTimeoutEventBehind) {
+  ClientAndServer nodes;
+  nodes.call(Duration::millis(100));
+  nodes.run_for(Duration::millis(5));
+  ASSERT_EQ(nodes.outcomes.size(), 1U);
+  const std::uint64_t events = nodes.simulation.events_run();
+  nodes.run_for(Duration::seconds(1));
+  EXPECT_EQ(nodes.simulation.events_run(), events) << "the call's timeout still ran after its reply";
+  EXPECT_EQ(nodes.outcomes.size(), 1U);
+}
+
 TEST(Rpc, ACallToADownNodeIsRefusedAndNotApplied) {
   ClientAndServer nodes;
   nodes.simulation.crash(nodes.server, "test");

@@ -29,7 +29,7 @@ struct TypeTag {
   static constexpr char tag = 0;
 };
 
-struct PendingCall {
+struct PendingCall : Pooled {
   virtual ~PendingCall() = default;
   // `reply` points to the typed reply when status is ok.
   virtual void finish(RpcStatus status, void* reply) = 0;
@@ -197,7 +197,7 @@ class Context {
   template <typename Request>
   void start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request request, Duration timeout);
   template <typename Request>
-  void dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, const Request& request);
+  void dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, Request&& request);
   template <typename Request>
   Task<void> serve_one(detail::Service<Request>& service, NodeId caller, std::uint32_t caller_incarnation,
                        std::uint64_t call, Request request);
@@ -209,7 +209,14 @@ class Context {
   NodeId node_;
   std::uint32_t incarnation_;
   Rng rng_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<detail::PendingCall>> pending_calls_;  // lookup only
+  // Calls in flight, ascending by call id (ids only grow, so a new call goes last),
+  // each with its timeout event, cancelled when the call completes first.
+  struct InFlight {
+    std::uint64_t call;
+    std::uint32_t timeout_event;
+    std::unique_ptr<detail::PendingCall> pending;
+  };
+  std::vector<InFlight> pending_calls_;
   std::unordered_map<const void*, std::unique_ptr<detail::ServiceBase>> services_;         // lookup only
   std::vector<std::unique_ptr<detail::VolatileBase>> objects_;
   // Declared last so it is destroyed first: coroutines go before the objects they use.
@@ -229,15 +236,15 @@ void Context::start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to
   }
   const NodeId caller = node_;
   const std::uint32_t caller_incarnation = incarnation_;
-  auto shared = std::make_shared<const Request>(std::move(request));
+  // The request travels inside the delivery (a duplicated message carries a copy).
   simulation_.send(node_, to, Request::rpc_name, MessageRole::request,
-                   [caller, caller_incarnation, call, shared](Context& server) {
-                     server.dispatch<Request>(caller, caller_incarnation, call, *shared);
+                   [caller, caller_incarnation, call, request = std::move(request)](Context& server) mutable {
+                     server.dispatch<Request>(caller, caller_incarnation, call, std::move(request));
                    });
 }
 
 template <typename Request>
-void Context::dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, const Request& request) {
+void Context::dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, Request&& request) {
   const auto found = services_.find(&detail::TypeTag<Request>::tag);
   if (found == services_.end()) {
     // Up but not serving this request (yet): the connection is refused.
@@ -246,7 +253,7 @@ void Context::dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uin
   }
   auto& service = static_cast<detail::Service<Request>&>(*found->second);
   // Started at once: this runs from the delivery event, not from inside a coroutine.
-  adopt(serve_one<Request>(service, caller, caller_incarnation, call, request)).resume();
+  adopt(serve_one<Request>(service, caller, caller_incarnation, call, std::move(request))).resume();
 }
 
 template <typename Request>
@@ -263,13 +270,13 @@ void Context::send_reply(std::string_view kind, NodeId caller, std::uint32_t cal
     simulation_.trace().record(now(), name(), "lose-response", kind);
     return;
   }
-  auto shared = std::make_shared<Reply>(std::move(reply));
-  simulation_.send(node_, caller, kind, MessageRole::reply, [caller_incarnation, call, shared](Context& client) {
-    if (client.incarnation() != caller_incarnation) return;  // the caller crashed meanwhile
-    // The first delivery moves the reply out; a duplicated reply finds the call
-    // already finished, and finish_call ignores it without reading the reply.
-    client.finish_call(call, RpcStatus::ok, shared.get());
-  });
+  simulation_.send(node_, caller, kind, MessageRole::reply,
+                   [caller_incarnation, call, reply = std::move(reply)](Context& client) mutable {
+                     if (client.incarnation() != caller_incarnation) return;  // the caller crashed meanwhile
+                     // A duplicated reply finds the call already finished, and finish_call
+                     // ignores it without reading the reply.
+                     client.finish_call(call, RpcStatus::ok, &reply);
+                   });
 }
 
 }  // namespace faultline::sim

@@ -6,7 +6,7 @@
 // high 40 bits and the slot in its low 24, so comparing (time, order) compares
 // (time, sequence). Callables up to 24 bytes that are trivially copyable are stored
 // inline (the common case: a pointer to a suspended coroutine's awaiter); larger
-// ones are boxed on the heap.
+// ones are boxed (in the thread's frame pool).
 #pragma once
 
 #include <cassert>
@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "faultline/sim/frame_pool.h"
 #include "faultline/sim/rng.h"
 #include "faultline/sim/time.h"
 
@@ -52,8 +53,10 @@ class EventQueue {
     for (const Key& key : heap_) destroy_slot(slot_of(key));
   }
 
+  // Queues `callable` to run at `at`; returns its slot (valid until it runs or is
+  // discarded or cancelled).
   template <typename F>
-  void push(Instant at, Owner owner, F&& callable) {
+  std::uint32_t push(Instant at, Owner owner, F&& callable) {
     const std::uint32_t slot = allocate_slot();
     Payload& payload = slots_[slot];
     payload.owner = owner;
@@ -63,11 +66,12 @@ class EventQueue {
       ::new (static_cast<void*>(payload.storage)) Callable(std::forward<F>(callable));
       payload.invoke = &invoke_inline<Callable>;
     } else {
-      auto* boxed = new Callable(std::forward<F>(callable));
+      auto* boxed = ::new (box_allocate(sizeof(Callable))) Callable(std::forward<F>(callable));
       std::memcpy(payload.storage, &boxed, sizeof(boxed));
       payload.invoke = &invoke_boxed<Callable>;
     }
     push_key(at, slot);
+    return slot;
   }
 
   // Puts an already-allocated event back in the queue with a fresh sequence number
@@ -87,8 +91,30 @@ class EventQueue {
     const Key top = heap_.front();
     const Key last = heap_.back();
     heap_.pop_back();
-    if (!heap_.empty()) sift_down(last);
+    position_[slot_of(top)] = 0;
+    if (!heap_.empty()) sift_down(0, last);
     return {Instant{time_of(top)}, slot_of(top)};
+  }
+
+  // Removes a queued event unrun (a timeout whose call completed first) and frees its
+  // slot. The order of the other events is unchanged. False if the slot is not in the
+  // heap (a paused node holds it): it then stays, to run or be discarded as usual.
+  bool cancel(std::uint32_t slot) {
+    const std::uint32_t position = position_[slot];
+    if (position == 0) return false;
+    const std::size_t index = position - 1;
+    position_[slot] = 0;
+    const Key last = heap_.back();
+    heap_.pop_back();
+    if (index < heap_.size()) {
+      if (index > 0 && before(last, heap_[(index - 1) / 4])) {
+        sift_up(index, last);
+      } else {
+        sift_down(index, last);
+      }
+    }
+    discard(slot);
+    return true;
   }
 
   Owner owner(std::uint32_t slot) const { return slots_[slot].owner; }
@@ -137,12 +163,30 @@ class EventQueue {
       // Delete even if the callable throws: a programmer error propagates, but it must not leak.
       struct Deleter {
         Callable* pointer;
-        ~Deleter() { delete pointer; }
+        ~Deleter() { box_delete(pointer); }
       } deleter{boxed};
       (*boxed)();
     } else {
-      delete boxed;
+      box_delete(boxed);
     }
+  }
+
+  // Boxes come from the thread's frame pool (the queue lives and dies on one thread).
+  static void* box_allocate(std::size_t size) {
+#if FAULTLINE_FRAME_POOL
+    return detail::FramePool::allocate(size);
+#else
+    return ::operator new(size);
+#endif
+  }
+  template <typename Callable>
+  static void box_delete(Callable* boxed) noexcept {
+    boxed->~Callable();
+#if FAULTLINE_FRAME_POOL
+    detail::FramePool::release(boxed, sizeof(Callable));
+#else
+    ::operator delete(boxed, sizeof(Callable));
+#endif
   }
 
   void destroy_slot(std::uint32_t slot) { slots_[slot].invoke(slots_[slot].storage, Action::destroy); }
@@ -155,6 +199,7 @@ class EventQueue {
     }
     assert(slots_.size() < slot_mask && "more pending events than the queue can address");
     slots_.emplace_back();
+    position_.push_back(0);
     return static_cast<std::uint32_t>(slots_.size() - 1);
   }
 
@@ -166,23 +211,27 @@ class EventQueue {
     sift_up(heap_.size() - 1, key);
   }
 
+  void place(std::size_t index, Key key) {
+    heap_[index] = key;
+    position_[slot_of(key)] = static_cast<std::uint32_t>(index + 1);
+  }
+
   void sift_up(std::size_t index, Key key) {
     while (index > 0) {
       const std::size_t parent = (index - 1) / 4;
       if (!before(key, heap_[parent])) break;
-      heap_[index] = heap_[parent];
+      place(index, heap_[parent]);
       index = parent;
     }
-    heap_[index] = key;
+    place(index, key);
   }
 
-  // Places `key` (the former last element) after the root was removed. Bottom-up:
-  // the hole first sinks to a leaf along the smallest children (picked without
-  // branches), then `key` rises from there. The last element usually belongs near
-  // the bottom, so this saves most comparisons against it.
-  void sift_down(Key key) {
+  // Places `key` (the former last element) in the hole left at `hole` by a removed
+  // element. Bottom-up: the hole first sinks to a leaf along the smallest children
+  // (picked without branches), then `key` rises from there. The last element usually
+  // belongs near the bottom, so this saves most comparisons against it.
+  void sift_down(std::size_t hole, Key key) {
     const std::size_t count = heap_.size();
-    std::size_t hole = 0;
     for (;;) {
       const std::size_t first = hole * 4 + 1;
       std::size_t best;
@@ -197,7 +246,7 @@ class EventQueue {
       } else {
         break;
       }
-      heap_[hole] = heap_[best];
+      place(hole, heap_[best]);
       hole = best;
     }
     sift_up(hole, key);
@@ -205,6 +254,7 @@ class EventQueue {
 
   std::vector<Key> heap_;
   std::vector<Payload> slots_;
+  std::vector<std::uint32_t> position_;  // per slot: its heap index + 1, or 0 when not in the heap
   std::vector<std::uint32_t> free_;
   std::uint64_t next_sequence_ = 0;
 };

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "faultline/sim/event_queue.h"
@@ -84,11 +85,14 @@ class Simulation {
   bool run_until(const std::function<bool()>& done, Instant deadline, Duration interval);
   std::uint64_t events_run() const { return events_run_; }
 
+  // Returns the event's queue slot, which `cancel` takes while the event is pending.
   template <typename F>
-  void schedule(Instant at, Owner owner, F&& callable) {
+  std::uint32_t schedule(Instant at, Owner owner, F&& callable) {
     assert(at >= now_);
-    queue_.push(at, owner, std::forward<F>(callable));
+    return queue_.push(at, owner, std::forward<F>(callable));
   }
+  // Removes a pending event unrun (if a paused node holds it, it stays and runs).
+  void cancel(std::uint32_t event) { queue_.cancel(event); }
 
   // Faults. Each is also reachable through a fault plan.
   void crash(NodeId node, std::string_view reason);
@@ -113,7 +117,7 @@ class Simulation {
   Network& network() { return network_; }
   Trace& trace() { return trace_; }
   const Trace& trace() const { return trace_; }
-  const PointCoverage& coverage() const { return coverage_; }
+  const PointCoverage& coverage() const;
   const std::vector<FaultRecord>& fault_log() const { return fault_log_; }
   const SimulationConfig& config() const { return config_; }
   Rng& rng() { return rng_; }
@@ -134,6 +138,7 @@ class Simulation {
 
   struct Node {
     std::string name;
+    std::uint64_t name_digest = Trace::digest("");  // Trace::digest(name), for message records
     BootFunction boot;
     NodeState state = NodeState::down;
     std::uint32_t incarnation = 0;
@@ -148,9 +153,21 @@ class Simulation {
     std::uint32_t hit;
     const Fault* fault;
   };
+  // A named point: how often it was reached, and the faults planned at its hits.
+  struct Point {
+    std::uint64_t hits = 0;
+    std::vector<ArmedPoint> armed;
+  };
 
   void boot(NodeId node);
   void rethrow_failure();
+  // Records a message step ("send", "deliver", "drop") with the nodes' cached digests.
+  void record_message(std::string_view step, std::uint64_t step_digest, NodeId at, NodeId peer, std::string_view kind,
+                      std::uint64_t message) {
+    trace_.fold_record(now_, nodes_[at].name_digest, step_digest, Trace::digest(kind), nodes_[peer].name_digest,
+                       message);
+    if (trace_.capturing()) trace_.keep(now_, nodes_[at].name, step, kind, nodes_[peer].name, message);
+  }
 
   SimulationConfig config_;
   Rng rng_;         // the simulator's own stream (network, fault timing)
@@ -165,8 +182,14 @@ class Simulation {
   bool started_ = false;
   bool liveness_ = false;
   FaultPlan plan_;
-  std::map<std::string, std::vector<ArmedPoint>, std::less<>> armed_points_;
-  PointCoverage coverage_;
+  // Named points by name, and a cache from the name's characters (a literal that
+  // outlives the simulation) to its point, so reaching a point compares no strings.
+  std::uint32_t point_index(std::string_view name);
+  std::map<std::string, std::uint32_t, std::less<>> point_names_;
+  std::vector<Point> points_;
+  std::vector<std::pair<std::string_view, std::uint32_t>> point_cache_;  // lookup only
+  bool any_armed_ = false;
+  mutable PointCoverage coverage_;  // built from points_ when asked for
   std::vector<FaultRecord> fault_log_;
   std::exception_ptr failure_;
 };
@@ -180,27 +203,32 @@ namespace faultline::sim {
 template <typename Deliver>
 void Simulation::send(NodeId from, NodeId to, std::string_view kind, MessageRole role, Deliver&& deliver) {
   const std::uint64_t message = next_id();
-  const std::string_view role_name = role == MessageRole::request ? "request" : "reply";
-  trace_.record(now_, nodes_[from].name, "send", kind, nodes_[to].name, message);
-  trace_.fold(role_name);
+  static constexpr std::uint64_t send_digest = Trace::digest("send");
+  static constexpr std::uint64_t drop_digest = Trace::digest("drop");
+  static constexpr std::uint64_t deliver_digest = Trace::digest("deliver");
+  record_message("send", send_digest, from, to, kind, message);
+  trace_.fold(role == MessageRole::request ? std::uint64_t{1} : std::uint64_t{2});
   if (network_.blocked(from, to) || network_.sample_loss(rng_)) {
-    trace_.record(now_, nodes_[from].name, "drop", kind, nodes_[to].name, message);
+    record_message("drop", drop_digest, from, to, kind, message);
     return;
   }
-  const int copies = network_.sample_duplicate(rng_) ? 2 : 1;
-  for (int copy = 0; copy < copies; ++copy) {
-    const Instant arrival = now_ + network_.sample_latency(rng_);
-    schedule(arrival, Owner{to, any_incarnation}, [this, from, to, kind, message, deliver]() mutable {
+  const auto delivery = [this, from, to, kind, message](auto&& payload) {
+    return [this, from, to, kind, message, deliver = std::forward<decltype(payload)>(payload)]() mutable {
       if (network_.blocked(from, to)) {
-        trace_.record(now_, nodes_[to].name, "drop", kind, nodes_[from].name, message);
+        record_message("drop", drop_digest, to, from, kind, message);
         return;
       }
-      trace_.record(now_, nodes_[to].name, "deliver", kind, nodes_[from].name, message);
+      record_message("deliver", deliver_digest, to, from, kind, message);
       Context* receiver = context(to);
       assert(receiver != nullptr);
       deliver(*receiver);
-    });
-  }
+    };
+  };
+  // A duplicate carries a copy of the payload; the last (usually only) copy takes it.
+  if (network_.sample_duplicate(rng_))
+    schedule(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation}, delivery(std::as_const(deliver)));
+  schedule(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation},
+           delivery(std::forward<Deliver>(deliver)));
 }
 
 }  // namespace faultline::sim

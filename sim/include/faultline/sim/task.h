@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "faultline/sim/frame_pool.h"
+
 namespace faultline::sim {
 
 template <typename T = void>
@@ -37,7 +39,8 @@ struct RootLink {
   std::coroutine_handle<> handle;
 };
 
-class PromiseBase {
+// Frames come from the thread's frame pool (frame_pool.h).
+class PromiseBase : public Pooled {
  public:
   std::suspend_always initial_suspend() noexcept { return {}; }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "faultline/sim/time.h"
@@ -37,37 +38,56 @@ class Trace {
     hash_ *= 0xff51afd7ed558ccdULL;
     hash_ ^= hash_ >> 32;
   }
-  void fold(std::string_view text) {
-    std::uint64_t word = text.size();
-    std::size_t index = 0;
-    for (; index + 8 <= text.size(); index += 8) {
-      // Eight bytes, little-endian: one load (byte-swapped on a big-endian host so
-      // every machine folds the same words).
-      std::uint64_t chunk = 0;
-      std::memcpy(&chunk, text.data() + index, sizeof chunk);
-      if constexpr (std::endian::native == std::endian::big) chunk = __builtin_bswap64(chunk);
-      fold(chunk ^ word);
-      word = chunk;
-    }
-    std::uint64_t tail = 0;
-    for (std::size_t byte = 0; index + byte < text.size(); ++byte)
-      tail |= std::uint64_t{static_cast<unsigned char>(text[index + byte])} << (8 * byte);
-    fold(tail ^ word);
-  }
+  void fold(std::string_view text) { fold(digest(text)); }
 
   // A step worth telling: folded into the hash and, when capturing, kept whole.
   void record(Instant time, std::string_view node, std::string_view kind, std::string_view detail,
               std::string_view peer = {}, std::uint64_t message_id = 0) {
-    fold(static_cast<std::uint64_t>(time.ticks));
-    fold(node);
-    fold(kind);
-    fold(detail);
-    fold(peer);
-    fold(message_id);
-    if (capturing()) {
-      records_.push_back(
-          TraceRecord{time, std::string(node), std::string(kind), std::string(detail), std::string(peer), message_id});
+    fold_record(time, digest(node), digest(kind), digest(detail), digest(peer), message_id);
+    if (capturing()) keep(time, node, kind, detail, peer, message_id);
+  }
+
+  // The two halves of `record`, for callers that hold some digests already (a node's
+  // name, a constant kind). The fields are digested independently (the processor
+  // overlaps them) and combined into one word: one fold of the serial chain per record.
+  void fold_record(Instant time, std::uint64_t node, std::uint64_t kind, std::uint64_t detail, std::uint64_t peer,
+                   std::uint64_t message_id) {
+    fold(static_cast<std::uint64_t>(time.ticks) * 0x9fb21c651e98df25ULL + node * 0xc2b2ae3d27d4eb4fULL +
+         kind * 0x165667b19e3779f9ULL + detail * 0xd6e8feb86659fd93ULL + peer * 0xa0761d6478bd642fULL +
+         message_id * 0xe7037ed1a0b428dbULL);
+  }
+  void keep(Instant time, std::string_view node, std::string_view kind, std::string_view detail, std::string_view peer,
+            std::uint64_t message_id) {
+    records_.push_back(
+        TraceRecord{time, std::string(node), std::string(kind), std::string(detail), std::string(peer), message_id});
+  }
+
+  // A 64-bit digest of a string: eight bytes at a time, little-endian (byte-swapped on
+  // a big-endian host so every machine computes the same digest), length included.
+  // Usable at compile time, for constant kinds.
+  static constexpr std::uint64_t digest(std::string_view text) {
+    std::uint64_t state = text.size() * 0x9e3779b97f4a7c15ULL;
+    const auto mix = [&state](std::uint64_t chunk) {
+      state = (state ^ chunk) * 0xff51afd7ed558ccdULL;
+      state ^= state >> 32;
+    };
+    std::size_t index = 0;
+    for (; index + 8 <= text.size(); index += 8) {
+      std::uint64_t chunk = 0;
+      if (std::is_constant_evaluated()) {
+        for (std::size_t byte = 0; byte < 8; ++byte)
+          chunk |= std::uint64_t{static_cast<unsigned char>(text[index + byte])} << (8 * byte);
+      } else {
+        std::memcpy(&chunk, text.data() + index, sizeof chunk);
+        if constexpr (std::endian::native == std::endian::big) chunk = __builtin_bswap64(chunk);
+      }
+      mix(chunk);
     }
+    std::uint64_t tail = 0;
+    for (std::size_t byte = 0; index + byte < text.size(); ++byte)
+      tail |= std::uint64_t{static_cast<unsigned char>(text[index + byte])} << (8 * byte);
+    mix(tail);
+    return state;
   }
 
   std::uint64_t hash() const { return hash_; }
