@@ -13,6 +13,21 @@ namespace {
 // transaction, and growing the vector one by one moves every row each time.
 constexpr std::size_t transaction_writes_expected = 8;
 
+// A set of ids as an ascending vector: rows are mostly added in id order, at the end.
+void insert_id(std::vector<std::int64_t>& ids, std::int64_t id) {
+  if (ids.empty() || ids.back() < id) {
+    ids.push_back(id);
+    return;
+  }
+  const auto position = std::lower_bound(ids.begin(), ids.end(), id);
+  if (*position != id) ids.insert(position, id);
+}
+
+void erase_id(std::vector<std::int64_t>& ids, std::int64_t id) {
+  const auto position = std::lower_bound(ids.begin(), ids.end(), id);
+  if (position != ids.end() && *position == id) ids.erase(position);
+}
+
 }  // namespace
 
 std::uint32_t partition_for(std::string_view key, std::uint32_t partitions) {
@@ -50,17 +65,17 @@ Database::Database(sim::Context& context, DbSettings settings)
 
 Database::TableId Database::table_id(std::string_view name) {
   for (TableId index = 0; index < tables_.size(); ++index)
-    if (tables_[index].name == name) return index;
-  tables_.push_back(Table{.name = std::string(name)});
+    if (tables_[index]->name == name) return index;
+  tables_.push_back(std::make_unique<Table>(Table{.name = std::string(name)}));
   return static_cast<TableId>(tables_.size() - 1);
 }
 
 void Database::apply(TableId table_id, WriteKind kind, Row&& row, std::uint64_t commit_sequence) {
-  Table& table = tables_[table_id];
+  Table& table = *tables_[table_id];
   auto& versions = table.rows[row.id];
   if (!versions.empty() && !versions.back().erased) {
     const Row& previous = versions.back().row;
-    table.by_state[previous.state].erase(previous.id);
+    erase_id(table.by_state[previous.state], previous.id);
     const auto unique = table.by_unique_key.find(previous.unique_key);
     if (!previous.unique_key.empty() && unique != table.by_unique_key.end() && unique->second == previous.id)
       table.by_unique_key.erase(unique);
@@ -70,7 +85,7 @@ void Database::apply(TableId table_id, WriteKind kind, Row&& row, std::uint64_t 
   if (snapshot_transactions_ == 0) versions.clear();
   const Row& latest = versions.emplace_back(commit_sequence, erased, std::move(row)).row;
   if (!erased) {
-    table.by_state[latest.state].insert(latest.id);
+    insert_id(table.by_state[latest.state], latest.id);
     if (!latest.unique_key.empty()) table.by_unique_key[latest.unique_key] = latest.id;
   }
   table.next_id = std::max(table.next_id, latest.id + 1);
@@ -79,7 +94,7 @@ void Database::apply(TableId table_id, WriteKind kind, Row&& row, std::uint64_t 
 void Database::recover() {
   // Everything in the log survived the crash (the disk dropped what was not synced).
   for (const WalRecord& record : wal_.written()) replay(record);
-  for (Table& table : tables_) table.logged_high = std::max(table.logged_high, table.next_id - 1);
+  for (const auto& table : tables_) table->logged_high = std::max(table->logged_high, table->next_id - 1);
   for (const SlotRecord& record : slots_log_.written())
     slots_[record.slot] = std::max(slots_[record.slot], record.confirmed_lsn);
   const DbCluster* cluster = settings_.cluster;
@@ -89,7 +104,7 @@ void Database::recover() {
 
 void Database::replay(const WalRecord& record) {
   if (!record.sequence_table.empty()) {
-    Table& table = tables_[table_id(record.sequence_table)];
+    Table& table = *tables_[table_id(record.sequence_table)];
     table.next_id = std::max(table.next_id, record.sequence_high + 1);
     table.logged_high = std::max(table.logged_high, record.sequence_high);
     return;
@@ -175,7 +190,7 @@ void Database::finish(std::uint64_t tx) {
   const auto found = transactions_.find(tx);
   if (found == transactions_.end()) return;
   for (const auto& [table, id] : found->second.locks) {
-    auto& row_locks = tables_[table].row_locks;
+    auto& row_locks = tables_[table]->row_locks;
     const auto lock = row_locks.find(id);
     if (lock != row_locks.end() && lock->second == tx) row_locks.erase(lock);
   }
@@ -203,7 +218,7 @@ const Row* Database::visible(const Transaction& tx, std::uint64_t tx_id, TableId
       if (auto theirs = own_write(other->second)) return *theirs;
     }
   }
-  const Table& found_table = tables_[table];
+  const Table& found_table = *tables_[table];
   const auto found_row = found_table.rows.find(id);
   if (found_row == found_table.rows.end()) return nullptr;
   for (auto version = found_row->second.rbegin(); version != found_row->second.rend(); ++version) {
@@ -218,7 +233,7 @@ sim::Task<bool> Database::lock_row(std::uint64_t tx, TableId table, std::int64_t
   for (;;) {
     Transaction* holder = find(tx);
     if (holder == nullptr) co_return false;  // aborted or reaped while waiting
-    auto& row_locks = tables_[table].row_locks;
+    auto& row_locks = tables_[table]->row_locks;
     const auto lock = row_locks.find(id);
     if (lock == row_locks.end()) {
       row_locks.emplace(id, tx);
@@ -292,7 +307,7 @@ sim::Task<DbInsertReply> Database::insert(DbInsert request) {
     tx = find(request.tx);
     if (tx == nullptr) co_return DbInsertReply{.error = "transaction aborted while waiting for a lock"};
   }
-  Table& table = tables_[table_index];
+  Table& table = *tables_[table_index];
   if (!request.row.unique_key.empty()) {
     const bool taken_by_commit = table.by_unique_key.count(request.row.unique_key) > 0;
     const bool taken_by_self = std::any_of(tx->writes.begin(), tx->writes.end(), [&](const PendingWrite& pending) {
@@ -333,7 +348,7 @@ sim::Task<DbSelectReply> Database::select(DbSelect request) {
   std::vector<std::int64_t> candidates;
   {
     const Transaction& tx = transactions_.at(request.tx);
-    const Table& table = tables_[table_index];
+    const Table& table = *tables_[table_index];
     // Enough candidates to fill the limit after the rows that turn out invisible:
     // the transaction's own writes, and under dirty reads everyone's.
     std::size_t wanted = filter.limit + tx.writes.size() + 1;
@@ -360,7 +375,7 @@ sim::Task<DbSelectReply> Database::select(DbSelect request) {
     if (filter.state && screen) {
       const auto bucket = table.by_state.find(*filter.state);
       if (bucket != table.by_state.end())
-        for (auto id = bucket->second.upper_bound(filter.id_after);
+        for (auto id = std::upper_bound(bucket->second.begin(), bucket->second.end(), filter.id_after);
              id != bucket->second.end() && candidates.size() < wanted; ++id)
           if (worth_a_look(*id)) candidates.push_back(*id);
     } else {
@@ -479,7 +494,7 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   for (const PendingWrite& pending : tx->writes) {
     const Write& write = pending.write;
     if (write.kind == WriteKind::erase || write.row.unique_key.empty()) continue;
-    const Table& table = tables_[pending.table];
+    const Table& table = *tables_[pending.table];
     const auto owner = table.by_unique_key.find(write.row.unique_key);
     const bool committed_elsewhere = owner != table.by_unique_key.end() && owner->second != write.row.id;
     auto key = std::make_pair(pending.table, write.row.unique_key);
@@ -492,7 +507,7 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   if (tx->isolation == Isolation::snapshot) {
     for (const PendingWrite& pending : tx->writes) {
       if (pending.write.kind == WriteKind::insert) continue;
-      const Table& table = tables_[pending.table];
+      const Table& table = *tables_[pending.table];
       const auto versions = table.rows.find(pending.write.row.id);
       if (versions != table.rows.end() && versions->second.back().commit_sequence > tx->snapshot) {
         finish(request.tx);

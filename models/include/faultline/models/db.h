@@ -29,9 +29,10 @@
 // cluster the database is the single node it always was, at the same cost.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
-#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -359,10 +360,11 @@ class Database {
   };
   struct Table {
     std::string name;
-    std::map<std::int64_t, std::vector<Version>> rows;          // oldest version first
-    std::map<std::int64_t, std::set<std::int64_t>> by_state;    // latest committed versions only
-    std::map<std::string, std::int64_t> by_unique_key;          // latest committed versions only
-    std::unordered_map<std::int64_t, std::uint64_t> row_locks;  // row -> holding transaction (lookup only)
+    // Oldest version first; a row has one version unless a snapshot transaction is open.
+    std::map<std::int64_t, boost::container::small_vector<Version, 1>> rows;
+    std::map<std::int64_t, std::vector<std::int64_t>> by_state;  // ids ascending, latest committed versions only
+    std::map<std::string, std::int64_t> by_unique_key;           // latest committed versions only
+    std::unordered_map<std::int64_t, std::uint64_t> row_locks;   // row -> holding transaction (lookup only)
     std::int64_t next_id = 1;
     std::int64_t logged_high = 0;
   };
@@ -433,7 +435,7 @@ class Database {
   DbSettings settings_;
   sim::DurableLog<WalRecord>& wal_;
   sim::DurableLog<SlotRecord>& slots_log_;
-  std::deque<Table> tables_;  // by TableId, in order of first use (a deque: references stay valid)
+  std::vector<std::unique_ptr<Table>> tables_;  // by TableId, in order of first use (references stay valid)
   std::map<std::uint64_t, Transaction> transactions_;
   std::size_t snapshot_transactions_ = 0;  // of transactions_, how many are SNAPSHOT
   std::map<std::string, std::uint64_t> slots_;
