@@ -653,12 +653,12 @@ sim::Task<DbResult<std::int64_t>> DbTransaction::insert(std::string table, Row r
 }
 
 sim::Task<DbResult<std::vector<Row>>> DbTransaction::select(std::string table, DbFilter filter) {
-  DbSelect request{tx_, std::move(table), filter};
-  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  DbSelect request{tx_, std::move(table), std::move(filter)};
+  auto result = co_await context_->call(database_, std::move(request), timeout_);
   if (!result.ok())
     co_return DbResult<std::vector<Row>>{.outcome = outcome_of(result), .error = "select did not complete"};
   if (!result->ok) co_return DbResult<std::vector<Row>>{.outcome = Outcome::failed, .error = result->error};
-  co_return DbResult<std::vector<Row>>{.outcome = Outcome::ok, .value = result->rows};
+  co_return DbResult<std::vector<Row>>{.outcome = Outcome::ok, .value = std::move(result.reply->rows)};
 }
 
 sim::Task<DbResult<DbSelectReply>> DbTransaction::scan(std::string table, DbFilter filter) {
