@@ -67,9 +67,8 @@ std::vector<AppliedEffect> Consumer::durable_effects(const sim::Disk& disk) {
 std::vector<AppliedEffect> Consumer::durable_effects_in_database(const sim::Disk& database_disk,
                                                                  const std::string& group) {
   std::vector<AppliedEffect> effects;
-  const auto tables = Database::durable_tables(database_disk);
-  const auto found = tables.find(consumer_tables::effects);
-  if (found == tables.end()) return effects;
+  const auto rows = Database::durable_table(database_disk, consumer_tables::effects);
+  if (rows.empty()) return effects;
   // An inbox effect was applied when its transaction committed: the commit time of the
   // write-ahead record that inserted it.
   std::map<std::int64_t, sim::Instant> inserted_at;
@@ -78,7 +77,7 @@ std::vector<AppliedEffect> Consumer::durable_effects_in_database(const sim::Disk
       for (const Write& write : record.writes)
         if (write.kind == WriteKind::insert && write.table == consumer_tables::effects)
           inserted_at.emplace(write.row.id, record.committed_at);
-  for (const auto& [id, row] : found->second) {
+  for (const auto& [id, row] : rows) {
     const auto committed = inserted_at.find(id);
     effects.push_back(AppliedEffect{group, Event{row.event_id, row.key, row.command, 0}, 0, row.version,
                                     committed == inserted_at.end() ? sim::Instant{} : committed->second});

@@ -7,6 +7,29 @@
 
 namespace faultline::models {
 
+namespace {
+
+// Room for a transaction's writes at its first one: the designs write a handful per
+// transaction, and growing the vector one by one moves every row each time.
+constexpr std::size_t transaction_writes_expected = 8;
+
+// A set of ids as an ascending vector: rows are mostly added in id order, at the end.
+void insert_id(std::vector<std::int64_t>& ids, std::int64_t id) {
+  if (ids.empty() || ids.back() < id) {
+    ids.push_back(id);
+    return;
+  }
+  const auto position = std::lower_bound(ids.begin(), ids.end(), id);
+  if (*position != id) ids.insert(position, id);
+}
+
+void erase_id(std::vector<std::int64_t>& ids, std::int64_t id) {
+  const auto position = std::lower_bound(ids.begin(), ids.end(), id);
+  if (position != ids.end() && *position == id) ids.erase(position);
+}
+
+}  // namespace
+
 std::uint32_t partition_for(std::string_view key, std::uint32_t partitions) {
   assert(partitions > 0);
   std::uint64_t hash = 0xcbf29ce484222325ULL;
@@ -40,34 +63,38 @@ Database::Database(sim::Context& context, DbSettings settings)
   recover();
 }
 
-void Database::apply(const Write& write, std::uint64_t commit_sequence) {
-  Table& table = tables_[write.table];
-  auto& versions = table.rows[write.row.id];
+Database::TableId Database::table_id(std::string_view name) {
+  for (TableId index = 0; index < tables_.size(); ++index)
+    if (tables_[index]->name == name) return index;
+  tables_.push_back(std::make_unique<Table>(Table{.name = std::string(name)}));
+  return static_cast<TableId>(tables_.size() - 1);
+}
+
+void Database::apply(TableId table_id, WriteKind kind, Row&& row, std::uint64_t commit_sequence) {
+  Table& table = *tables_[table_id];
+  auto& versions = table.rows[row.id];
   if (!versions.empty() && !versions.back().erased) {
     const Row& previous = versions.back().row;
-    table.by_state[previous.state].erase(previous.id);
+    erase_id(table.by_state[previous.state], previous.id);
     const auto unique = table.by_unique_key.find(previous.unique_key);
     if (!previous.unique_key.empty() && unique != table.by_unique_key.end() && unique->second == previous.id)
       table.by_unique_key.erase(unique);
   }
-  const bool erased = write.kind == WriteKind::erase;
+  const bool erased = kind == WriteKind::erase;
   // Old versions are kept only while a snapshot transaction might still read them.
-  const bool snapshots_open = std::any_of(transactions_.begin(), transactions_.end(), [](const auto& entry) {
-    return entry.second.isolation == Isolation::snapshot;
-  });
-  if (!snapshots_open) versions.clear();
-  versions.push_back(Version{commit_sequence, erased, write.row});
+  if (snapshot_transactions_ == 0) versions.clear();
+  const Row& latest = versions.emplace_back(commit_sequence, erased, std::move(row)).row;
   if (!erased) {
-    table.by_state[write.row.state].insert(write.row.id);
-    if (!write.row.unique_key.empty()) table.by_unique_key[write.row.unique_key] = write.row.id;
+    insert_id(table.by_state[latest.state], latest.id);
+    if (!latest.unique_key.empty()) table.by_unique_key[latest.unique_key] = latest.id;
   }
-  table.next_id = std::max(table.next_id, write.row.id + 1);
+  table.next_id = std::max(table.next_id, latest.id + 1);
 }
 
 void Database::recover() {
   // Everything in the log survived the crash (the disk dropped what was not synced).
   for (const WalRecord& record : wal_.written()) replay(record);
-  for (auto& [name, table] : tables_) table.logged_high = std::max(table.logged_high, table.next_id - 1);
+  for (const auto& table : tables_) table->logged_high = std::max(table->logged_high, table->next_id - 1);
   for (const SlotRecord& record : slots_log_.written())
     slots_[record.slot] = std::max(slots_[record.slot], record.confirmed_lsn);
   const DbCluster* cluster = settings_.cluster;
@@ -77,14 +104,17 @@ void Database::recover() {
 
 void Database::replay(const WalRecord& record) {
   if (!record.sequence_table.empty()) {
-    Table& table = tables_[record.sequence_table];
+    Table& table = *tables_[table_id(record.sequence_table)];
     table.next_id = std::max(table.next_id, record.sequence_high + 1);
     table.logged_high = std::max(table.logged_high, record.sequence_high);
     return;
   }
   last_lsn_ = std::max(last_lsn_, record.lsn);
   ++commit_sequence_;
-  for (const Write& write : record.writes) apply(write, commit_sequence_);
+  for (const Write& write : record.writes) {
+    Row row = write.row;
+    apply(table_id(write.table), write.kind, std::move(row), commit_sequence_);
+  }
 }
 
 std::map<std::string, std::map<std::int64_t, Row>> Database::durable_tables(const sim::Disk& disk) {
@@ -100,6 +130,22 @@ std::map<std::string, std::map<std::int64_t, Row>> Database::durable_tables(cons
       }
     }
   return tables;
+}
+
+std::map<std::int64_t, Row> Database::durable_table(const sim::Disk& disk, std::string_view table) {
+  std::map<std::int64_t, Row> rows;
+  const auto* wal = disk.find<sim::DurableLog<WalRecord>>(wal_name);
+  if (wal == nullptr) return rows;
+  for (const WalRecord& record : wal->durable())
+    for (const Write& write : record.writes) {
+      if (write.table != table) continue;
+      if (write.kind == WriteKind::erase) {
+        rows.erase(write.row.id);
+      } else {
+        rows.insert_or_assign(rows.end(), write.row.id, write.row);
+      }
+    }
+  return rows;
 }
 
 std::map<std::string, std::uint64_t> Database::durable_slots(const sim::Disk& disk) {
@@ -143,10 +189,12 @@ Database::Transaction* Database::find(std::uint64_t tx) {
 void Database::finish(std::uint64_t tx) {
   const auto found = transactions_.find(tx);
   if (found == transactions_.end()) return;
-  for (const auto& row : found->second.locks) {
-    const auto lock = row_locks_.find(row);
-    if (lock != row_locks_.end() && lock->second == tx) row_locks_.erase(lock);
+  for (const auto& [table, id] : found->second.locks) {
+    auto& row_locks = tables_[table]->row_locks;
+    const auto lock = row_locks.find(id);
+    if (lock != row_locks.end() && lock->second == tx) row_locks.erase(lock);
   }
+  if (found->second.isolation == Isolation::snapshot) --snapshot_transactions_;
   transactions_.erase(found);
 }
 
@@ -154,12 +202,12 @@ std::uint64_t Database::xmin() const {
   return transactions_.empty() ? next_tx_ : transactions_.begin()->first;
 }
 
-std::optional<Row> Database::visible(const Transaction& tx, std::uint64_t tx_id, const std::string& table,
-                                     std::int64_t id) const {
-  const auto own_write = [&](const Transaction& writer) -> std::optional<std::optional<Row>> {
-    for (auto write = writer.writes.rbegin(); write != writer.writes.rend(); ++write)
-      if (write->table == table && write->row.id == id)
-        return write->kind == WriteKind::erase ? std::optional<Row>{} : std::optional<Row>{write->row};
+const Row* Database::visible(const Transaction& tx, std::uint64_t tx_id, TableId table, std::int64_t id) const {
+  // nullopt: `writer` did not write the row; null: it deleted it.
+  const auto own_write = [&](const Transaction& writer) -> std::optional<const Row*> {
+    for (auto pending = writer.writes.rbegin(); pending != writer.writes.rend(); ++pending)
+      if (pending->table == table && pending->write.row.id == id)
+        return pending->write.kind == WriteKind::erase ? nullptr : &pending->write.row;
     return std::nullopt;
   };
   if (auto mine = own_write(tx)) return *mine;
@@ -170,27 +218,26 @@ std::optional<Row> Database::visible(const Transaction& tx, std::uint64_t tx_id,
       if (auto theirs = own_write(other->second)) return *theirs;
     }
   }
-  const auto found_table = tables_.find(table);
-  if (found_table == tables_.end()) return std::nullopt;
-  const auto found_row = found_table->second.rows.find(id);
-  if (found_row == found_table->second.rows.end()) return std::nullopt;
+  const Table& found_table = *tables_[table];
+  const auto found_row = found_table.rows.find(id);
+  if (found_row == found_table.rows.end()) return nullptr;
   for (auto version = found_row->second.rbegin(); version != found_row->second.rend(); ++version) {
     if (tx.isolation == Isolation::snapshot && version->commit_sequence > tx.snapshot) continue;
-    return version->erased ? std::optional<Row>{} : std::optional<Row>{version->row};
+    return version->erased ? nullptr : &version->row;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
-sim::Task<bool> Database::lock_row(std::uint64_t tx, std::string table, std::int64_t id, bool skip) {
-  const auto key = std::make_pair(std::move(table), id);
+sim::Task<bool> Database::lock_row(std::uint64_t tx, TableId table, std::int64_t id, bool skip) {
   const sim::Instant deadline = context_.now() + settings_.lock_timeout;
   for (;;) {
     Transaction* holder = find(tx);
     if (holder == nullptr) co_return false;  // aborted or reaped while waiting
-    const auto lock = row_locks_.find(key);
-    if (lock == row_locks_.end()) {
-      row_locks_.emplace(key, tx);
-      holder->locks.push_back(key);
+    auto& row_locks = tables_[table]->row_locks;
+    const auto lock = row_locks.find(id);
+    if (lock == row_locks.end()) {
+      row_locks.emplace(id, tx);
+      holder->locks.emplace_back(table, id);
       co_return true;
     }
     if (lock->second == tx) co_return true;
@@ -225,14 +272,20 @@ sim::Task<void> Database::write_wal_in_background() {
 sim::Task<DbBeginReply> Database::begin(DbBegin request) {
   if (!is_primary()) co_return DbBeginReply{.error = "not primary"};
   const std::uint64_t tx = next_tx_++;
-  transactions_.emplace(
-      tx, Transaction{.isolation = request.isolation, .snapshot = commit_sequence_, .last_activity = context_.now()});
+  const bool created = transactions_
+                           .emplace(tx, Transaction{.isolation = request.isolation,
+                                                    .snapshot = commit_sequence_,
+                                                    .last_activity = context_.now()})
+                           .second;
+  assert(created);
+  if (request.isolation == Isolation::snapshot) ++snapshot_transactions_;
   co_return DbBeginReply{tx};
 }
 
 sim::Task<DbInsertReply> Database::insert(DbInsert request) {
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbInsertReply{.error = "no such transaction"};
+  const TableId table_index = table_id(request.table);
   if (!request.row.unique_key.empty()) {
     // Like PostgreSQL, an insert of a unique key another transaction in flight has
     // written waits for that transaction to end, then checks again.
@@ -240,9 +293,9 @@ sim::Task<DbInsertReply> Database::insert(DbInsert request) {
     const auto held_elsewhere = [&] {
       for (const auto& [id, other] : transactions_) {
         if (id == request.tx) continue;
-        for (const Write& write : other.writes)
-          if (write.table == request.table && write.kind != WriteKind::erase &&
-              write.row.unique_key == request.row.unique_key)
+        for (const PendingWrite& pending : other.writes)
+          if (pending.table == table_index && pending.write.kind != WriteKind::erase &&
+              pending.write.row.unique_key == request.row.unique_key)
             return true;
       }
       return false;
@@ -254,12 +307,12 @@ sim::Task<DbInsertReply> Database::insert(DbInsert request) {
     tx = find(request.tx);
     if (tx == nullptr) co_return DbInsertReply{.error = "transaction aborted while waiting for a lock"};
   }
-  Table& table = tables_[request.table];
+  Table& table = *tables_[table_index];
   if (!request.row.unique_key.empty()) {
     const bool taken_by_commit = table.by_unique_key.count(request.row.unique_key) > 0;
-    const bool taken_by_self = std::any_of(tx->writes.begin(), tx->writes.end(), [&](const Write& write) {
-      return write.table == request.table && write.kind != WriteKind::erase &&
-             write.row.unique_key == request.row.unique_key;
+    const bool taken_by_self = std::any_of(tx->writes.begin(), tx->writes.end(), [&](const PendingWrite& pending) {
+      return pending.table == table_index && pending.write.kind != WriteKind::erase &&
+             pending.write.row.unique_key == request.row.unique_key;
     });
     if (taken_by_commit || taken_by_self) co_return DbInsertReply{.error = "unique violation"};
   }
@@ -269,85 +322,93 @@ sim::Task<DbInsertReply> Database::insert(DbInsert request) {
     table.logged_high = id + settings_.sequence_cache;
     wal_.append(WalRecord{.sequence_table = request.table, .sequence_high = table.logged_high});
   }
-  Row row = std::move(request.row);
-  row.id = id;
-  row.writer_tx = request.tx;
-  tx->writes.push_back(Write{WriteKind::insert, request.table, std::move(row)});
-  row_locks_.emplace(std::make_pair(request.table, id), request.tx);
-  tx->locks.emplace_back(request.table, id);
+  request.row.id = id;
+  request.row.writer_tx = request.tx;
+  if (tx->writes.empty()) tx->writes.reserve(transaction_writes_expected);
+  tx->writes.push_back(
+      PendingWrite{table_index, Write{WriteKind::insert, std::move(request.table), std::move(request.row)}});
+  table.row_locks.emplace(id, request.tx);
+  tx->locks.emplace_back(table_index, id);
   co_return DbInsertReply{.ok = true, .id = id};
 }
 
 sim::Task<DbSelectReply> Database::select(DbSelect request) {
   if (find(request.tx) == nullptr) co_return DbSelectReply{.error = "no such transaction"};
+  const TableId table_index = table_id(request.table);
   const DbFilter& filter = request.filter;
   DbSelectReply reply{.ok = true, .xmin = xmin(), .id_horizon = std::numeric_limits<std::int64_t>::max()};
   for (const auto& [id, other] : transactions_)
-    for (const Write& write : other.writes)
-      if (write.kind == WriteKind::insert && write.table == request.table)
-        reply.id_horizon = std::min(reply.id_horizon, write.row.id);
+    for (const PendingWrite& pending : other.writes)
+      if (pending.write.kind == WriteKind::insert && pending.table == table_index)
+        reply.id_horizon = std::min(reply.id_horizon, pending.write.row.id);
 
   // Candidate ids, ascending: committed rows (through the state index when it is
   // exact for this isolation), the transaction's own writes, and, for dirty reads,
   // every other transaction's writes.
-  std::set<std::int64_t> candidates;
+  std::vector<std::int64_t> candidates;
   {
     const Transaction& tx = transactions_.at(request.tx);
-    const auto table = tables_.find(request.table);
-    if (table != tables_.end()) {
-      // Enough candidates to fill the limit after the rows that turn out invisible:
-      // the transaction's own writes, and under dirty reads everyone's.
-      std::size_t wanted = filter.limit + tx.writes.size() + 1;
-      if (tx.isolation == Isolation::read_uncommitted)
-        for (const auto& [id, other] : transactions_) wanted += other.writes.size();
-      // Committed rows are screened by the filter's cheap columns as they are collected,
-      // so a poll costs what it returns, not the size of the table. (Under SNAPSHOT the
-      // latest version is not necessarily the visible one: no screening, no cap.)
-      const bool screen = tx.isolation != Isolation::snapshot;
-      const auto worth_a_look = [&](std::int64_t id) {
-        const auto& versions = table->second.rows.at(id);
-        const Row& latest = versions.back().row;
-        if (versions.back().erased) return false;
-        if (filter.key && latest.key != *filter.key) return false;
-        if (filter.key_partitions > 0 && partition_for(latest.key, filter.key_partitions) != filter.key_partition)
-          return false;
-        if (filter.lock == LockMode::for_update_skip_locked) {
-          const auto lock = row_locks_.find(std::make_pair(request.table, id));
-          if (lock != row_locks_.end() && lock->second != request.tx) return false;
-        }
-        return true;
-      };
-      if (filter.state && screen) {
-        const auto bucket = table->second.by_state.find(*filter.state);
-        if (bucket != table->second.by_state.end())
-          for (auto id = bucket->second.upper_bound(filter.id_after);
-               id != bucket->second.end() && candidates.size() < wanted; ++id)
-            if (worth_a_look(*id)) candidates.insert(*id);
-      } else {
-        for (auto row = table->second.rows.upper_bound(filter.id_after);
-             row != table->second.rows.end() && (!screen || candidates.size() < wanted); ++row)
-          if (!screen || worth_a_look(row->first)) candidates.insert(row->first);
+    const Table& table = *tables_[table_index];
+    // Enough candidates to fill the limit after the rows that turn out invisible:
+    // the transaction's own writes, and under dirty reads everyone's.
+    std::size_t wanted = filter.limit + tx.writes.size() + 1;
+    if (tx.isolation == Isolation::read_uncommitted)
+      for (const auto& [id, other] : transactions_) wanted += other.writes.size();
+    // Committed rows are screened by the filter's cheap columns as they are collected,
+    // so a poll costs what it returns, not the size of the table. (Under SNAPSHOT the
+    // latest version is not necessarily the visible one: no screening, no cap.)
+    const bool screen = tx.isolation != Isolation::snapshot;
+    const auto worth_a_look = [&](std::int64_t id) {
+      const auto& versions = table.rows.at(id);
+      const Row& latest = versions.back().row;
+      if (versions.back().erased) return false;
+      if (filter.key && latest.key != *filter.key) return false;
+      if (filter.key_partitions > 0 && partition_for(latest.key, filter.key_partitions) != filter.key_partition)
+        return false;
+      if (filter.lock == LockMode::for_update_skip_locked) {
+        const auto lock = table.row_locks.find(id);
+        if (lock != table.row_locks.end() && lock->second != request.tx) return false;
       }
+      return true;
+    };
+    // Collected in ascending order, each id once.
+    if (filter.state && screen) {
+      const auto bucket = table.by_state.find(*filter.state);
+      if (bucket != table.by_state.end())
+        for (auto id = std::upper_bound(bucket->second.begin(), bucket->second.end(), filter.id_after);
+             id != bucket->second.end() && candidates.size() < wanted; ++id)
+          if (worth_a_look(*id)) candidates.push_back(*id);
+    } else {
+      for (auto row = table.rows.upper_bound(filter.id_after);
+           row != table.rows.end() && (!screen || candidates.size() < wanted); ++row)
+        if (!screen || worth_a_look(row->first)) candidates.push_back(row->first);
     }
+    const std::size_t committed = candidates.size();
     for (const auto& [id, other] : transactions_) {
       if (id != request.tx && tx.isolation != Isolation::read_uncommitted) continue;
-      for (const Write& write : other.writes)
-        if (write.table == request.table && write.row.id > filter.id_after) candidates.insert(write.row.id);
+      for (const PendingWrite& pending : other.writes)
+        if (pending.table == table_index && pending.write.row.id > filter.id_after)
+          candidates.push_back(pending.write.row.id);
+    }
+    if (candidates.size() > committed) {
+      std::sort(candidates.begin(), candidates.end());
+      candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
     }
   }
 
-  const auto matches = [&](const std::optional<Row>& row) {
-    return row && (!filter.state || row->state == *filter.state) && (!filter.key || row->key == *filter.key) &&
+  const auto matches = [&](const Row* row) {
+    return row != nullptr && (!filter.state || row->state == *filter.state) &&
+           (!filter.key || row->key == *filter.key) &&
            (filter.key_partitions == 0 || partition_for(row->key, filter.key_partitions) == filter.key_partition);
   };
   for (const std::int64_t id : candidates) {
     if (reply.rows.size() >= filter.limit) break;
     Transaction* tx = find(request.tx);
     if (tx == nullptr) co_return DbSelectReply{.error = "transaction aborted while waiting for a lock"};
-    if (!matches(visible(*tx, request.tx, request.table, id))) continue;
+    if (!matches(visible(*tx, request.tx, table_index, id))) continue;
     if (filter.lock != LockMode::none) {
       const bool skip = filter.lock == LockMode::for_update_skip_locked;
-      if (!co_await lock_row(request.tx, request.table, id, skip)) {
+      if (!co_await lock_row(request.tx, table_index, id, skip)) {
         if (skip) continue;
         co_return DbSelectReply{.error = "lock timeout"};
       }
@@ -355,58 +416,67 @@ sim::Task<DbSelectReply> Database::select(DbSelect request) {
       if (tx == nullptr) co_return DbSelectReply{.error = "transaction aborted while waiting for a lock"};
     }
     // Re-read after a lock wait: the row may have changed meanwhile.
-    auto row = visible(*tx, request.tx, request.table, id);
-    if (matches(row)) reply.rows.push_back(std::move(*row));
+    const Row* row = visible(*tx, request.tx, table_index, id);
+    if (matches(row)) reply.rows.push_back(*row);
   }
   co_return reply;
 }
 
 sim::Task<DbUpdateReply> Database::update(DbUpdate request) {
   if (find(request.tx) == nullptr) co_return DbUpdateReply{.error = "no such transaction"};
-  const bool locked = co_await lock_row(request.tx, request.table, request.id, false);
+  const TableId table_index = table_id(request.table);
+  const bool locked = co_await lock_row(request.tx, table_index, request.id, false);
   if (!locked) co_return DbUpdateReply{.error = "lock timeout"};
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbUpdateReply{.error = "transaction aborted while waiting for a lock"};
-  std::optional<Row> current = visible(*tx, request.tx, request.table, request.id);
-  if (!current || (request.expected_state && current->state != *request.expected_state))
+  const Row* current = visible(*tx, request.tx, table_index, request.id);
+  if (current == nullptr || (request.expected_state && current->state != *request.expected_state))
     co_return DbUpdateReply{.ok = true, .affected = 0};
-  current->state = request.new_state;
-  current->writer_tx = request.tx;
-  tx->writes.push_back(Write{WriteKind::update, request.table, *current});
+  if (tx->writes.empty()) tx->writes.reserve(transaction_writes_expected);
+  PendingWrite& pending =
+      tx->writes.emplace_back(table_index, Write{WriteKind::update, std::move(request.table), *current});
+  pending.write.row.state = request.new_state;
+  pending.write.row.writer_tx = request.tx;
   co_return DbUpdateReply{.ok = true, .affected = 1};
 }
 
 sim::Task<DbClaimReply> Database::claim(DbClaim request) {
   if (find(request.tx) == nullptr) co_return DbClaimReply{.error = "no such transaction"};
-  const bool locked = co_await lock_row(request.tx, request.table, request.id, false);
+  const TableId table_index = table_id(request.table);
+  const bool locked = co_await lock_row(request.tx, table_index, request.id, false);
   if (!locked) co_return DbClaimReply{.error = "lock timeout"};
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbClaimReply{.error = "transaction aborted while waiting for a lock"};
-  std::optional<Row> current = visible(*tx, request.tx, request.table, request.id);
-  if (!current) co_return DbClaimReply{.ok = true, .affected = 0};
+  const Row* visible_row = visible(*tx, request.tx, table_index, request.id);
+  if (visible_row == nullptr) co_return DbClaimReply{.ok = true, .affected = 0};
+  Row current = *visible_row;
   const bool holds = request.kind == ClaimKind::take
-                         ? current->lease_expiry <= request.expired_at_or_before || current->owner == request.owner
-                         : current->owner == request.owner && current->fencing_token == request.expected_fencing_token;
-  if (!holds) co_return DbClaimReply{.ok = true, .affected = 0, .fencing_token = current->fencing_token};
+                         ? current.lease_expiry <= request.expired_at_or_before || current.owner == request.owner
+                         : current.owner == request.owner && current.fencing_token == request.expected_fencing_token;
+  if (!holds) co_return DbClaimReply{.ok = true, .affected = 0, .fencing_token = current.fencing_token};
   if (request.kind == ClaimKind::take) {
-    current->owner = request.owner;
-    ++current->fencing_token;
+    current.owner = request.owner;
+    ++current.fencing_token;
   }
-  current->lease_expiry = request.lease_expiry;
-  current->writer_tx = request.tx;
-  tx->writes.push_back(Write{WriteKind::update, request.table, *current});
-  co_return DbClaimReply{.ok = true, .affected = 1, .fencing_token = current->fencing_token};
+  current.lease_expiry = request.lease_expiry;
+  current.writer_tx = request.tx;
+  const std::int64_t fencing_token = current.fencing_token;
+  tx->writes.push_back(
+      PendingWrite{table_index, Write{WriteKind::update, std::move(request.table), std::move(current)}});
+  co_return DbClaimReply{.ok = true, .affected = 1, .fencing_token = fencing_token};
 }
 
 sim::Task<DbDeleteReply> Database::erase(DbDelete request) {
   if (find(request.tx) == nullptr) co_return DbDeleteReply{.error = "no such transaction"};
-  const bool locked = co_await lock_row(request.tx, request.table, request.id, false);
+  const TableId table_index = table_id(request.table);
+  const bool locked = co_await lock_row(request.tx, table_index, request.id, false);
   if (!locked) co_return DbDeleteReply{.error = "lock timeout"};
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbDeleteReply{.error = "transaction aborted while waiting for a lock"};
-  std::optional<Row> current = visible(*tx, request.tx, request.table, request.id);
-  if (!current) co_return DbDeleteReply{.ok = true, .affected = 0};
-  tx->writes.push_back(Write{WriteKind::erase, request.table, *current});
+  const Row* current = visible(*tx, request.tx, table_index, request.id);
+  if (current == nullptr) co_return DbDeleteReply{.ok = true, .affected = 0};
+  Row erased = *current;
+  tx->writes.push_back(PendingWrite{table_index, Write{WriteKind::erase, std::move(request.table), std::move(erased)}});
   co_return DbDeleteReply{.ok = true, .affected = 1};
 }
 
@@ -420,28 +490,26 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   }
   // Constraints are checked against what committed since the statements ran, and
   // against commits still syncing (their keys are reserved until they are visible).
-  std::vector<std::pair<std::string, std::string>> reserved;
-  for (const Write& write : tx->writes) {
+  std::vector<std::pair<TableId, std::string>> reserved;
+  for (const PendingWrite& pending : tx->writes) {
+    const Write& write = pending.write;
     if (write.kind == WriteKind::erase || write.row.unique_key.empty()) continue;
-    const auto table = tables_.find(write.table);
-    const bool committed_elsewhere = [&] {
-      if (table == tables_.end()) return false;
-      const auto owner = table->second.by_unique_key.find(write.row.unique_key);
-      return owner != table->second.by_unique_key.end() && owner->second != write.row.id;
-    }();
-    auto key = std::make_pair(write.table, write.row.unique_key);
+    const Table& table = *tables_[pending.table];
+    const auto owner = table.by_unique_key.find(write.row.unique_key);
+    const bool committed_elsewhere = owner != table.by_unique_key.end() && owner->second != write.row.id;
+    auto key = std::make_pair(pending.table, write.row.unique_key);
     if (committed_elsewhere || unique_in_commit_.count(key) > 0) {
       finish(request.tx);
       co_return DbCommitReply{.error = "unique violation"};
     }
     reserved.push_back(std::move(key));
   }
-  for (const Write& write : tx->writes) {
-    const auto table = tables_.find(write.table);
-    if (table == tables_.end()) continue;
-    if (tx->isolation == Isolation::snapshot && write.kind != WriteKind::insert) {
-      const auto versions = table->second.rows.find(write.row.id);
-      if (versions != table->second.rows.end() && versions->second.back().commit_sequence > tx->snapshot) {
+  if (tx->isolation == Isolation::snapshot) {
+    for (const PendingWrite& pending : tx->writes) {
+      if (pending.write.kind == WriteKind::insert) continue;
+      const Table& table = *tables_[pending.table];
+      const auto versions = table.rows.find(pending.write.row.id);
+      if (versions != table.rows.end() && versions->second.back().commit_sequence > tx->snapshot) {
         finish(request.tx);
         co_return DbCommitReply{.error = "serialization failure"};
       }
@@ -449,15 +517,18 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   }
   // The writes stay with the transaction until they are visible: until then it is
   // still in flight, and its ids still hold the id horizon back.
-  const std::vector<Write> writes = tx->writes;
   tx->committing = true;
-  if (writes.empty()) {
+  if (tx->writes.empty()) {
     finish(request.tx);
     co_return DbCommitReply{.ok = true};
   }
   for (const auto& key : reserved) unique_in_commit_.insert(key);
   const std::uint64_t lsn = ++last_lsn_;
-  wal_.append(WalRecord{.lsn = lsn, .tx = request.tx, .writes = writes, .committed_at = context_.now()});
+  std::vector<Write> logged;
+  logged.reserve(tx->writes.size());
+  for (const PendingWrite& pending : tx->writes) logged.push_back(pending.write);
+  const std::size_t record_index = wal_.size();
+  wal_.append(WalRecord{.lsn = lsn, .tx = request.tx, .writes = std::move(logged), .committed_at = context_.now()});
   if (settings_.commit == CommitMode::synchronous) {
     co_await context_.point("db.commit.before_sync");
     co_await context_.sync(wal_);
@@ -472,7 +543,21 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   }
   // Visible now; under asynchronous commit, acknowledged before it is durable.
   ++commit_sequence_;
-  for (const Write& write : writes) apply(write, commit_sequence_);
+  const auto committing = transactions_.find(request.tx);
+  if (committing != transactions_.end()) {
+    for (PendingWrite& pending : committing->second.writes)
+      apply(pending.table, pending.write.kind, std::move(pending.write.row), commit_sequence_);
+  } else {
+    // Aborted while its record was syncing (the client gave up waiting): the writes
+    // are read back from the log, which holds them until a crash, and a crash would
+    // have ended this commit.
+    const WalRecord& record = wal_[record_index];
+    assert(record.lsn == lsn);
+    for (const Write& write : record.writes) {
+      Row row = write.row;
+      apply(table_id(write.table), write.kind, std::move(row), commit_sequence_);
+    }
+  }
   for (const auto& key : reserved) unique_in_commit_.erase(key);
   finish(request.tx);
   co_return DbCommitReply{.ok = true, .lsn = lsn};
@@ -568,12 +653,12 @@ sim::Task<DbResult<std::int64_t>> DbTransaction::insert(std::string table, Row r
 }
 
 sim::Task<DbResult<std::vector<Row>>> DbTransaction::select(std::string table, DbFilter filter) {
-  DbSelect request{tx_, std::move(table), filter};
-  const auto result = co_await context_->call(database_, std::move(request), timeout_);
+  DbSelect request{tx_, std::move(table), std::move(filter)};
+  auto result = co_await context_->call(database_, std::move(request), timeout_);
   if (!result.ok())
     co_return DbResult<std::vector<Row>>{.outcome = outcome_of(result), .error = "select did not complete"};
   if (!result->ok) co_return DbResult<std::vector<Row>>{.outcome = Outcome::failed, .error = result->error};
-  co_return DbResult<std::vector<Row>>{.outcome = Outcome::ok, .value = result->rows};
+  co_return DbResult<std::vector<Row>>{.outcome = Outcome::ok, .value = std::move(result.reply->rows)};
 }
 
 sim::Task<DbResult<DbSelectReply>> DbTransaction::scan(std::string table, DbFilter filter) {

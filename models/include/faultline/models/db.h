@@ -29,11 +29,14 @@
 // cluster the database is the single node it always was, at the same cost.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "faultline/sim/simulation.h"
@@ -340,10 +343,15 @@ class Database {
   // The durable committed state, as recovery would rebuild it from `disk`: the
   // ground truth the checkers read. Pure: reads the disk, changes nothing.
   static std::map<std::string, std::map<std::int64_t, Row>> durable_tables(const sim::Disk& disk);
+  // One table of durable_tables (empty if it never had a row).
+  static std::map<std::int64_t, Row> durable_table(const sim::Disk& disk, std::string_view table);
   // The durable slot positions: ground truth for change-data-capture checks.
   static std::map<std::string, std::uint64_t> durable_slots(const sim::Disk& disk);
 
  private:
+  // Tables are named by strings in requests and log records, and by a small index
+  // inside: a name is looked up once per request, never per row.
+  using TableId = std::uint32_t;
   // One committed version of a row; `commit_sequence` orders commits for snapshots.
   struct Version {
     std::uint64_t commit_sequence = 0;
@@ -351,17 +359,25 @@ class Database {
     Row row;
   };
   struct Table {
-    std::map<std::int64_t, std::vector<Version>> rows;        // oldest version first
-    std::map<std::int64_t, std::set<std::int64_t>> by_state;  // latest committed versions only
-    std::map<std::string, std::int64_t> by_unique_key;        // latest committed versions only
+    std::string name;
+    // Oldest version first; a row has one version unless a snapshot transaction is open.
+    std::map<std::int64_t, boost::container::small_vector<Version, 1>> rows;
+    std::map<std::int64_t, std::vector<std::int64_t>> by_state;  // ids ascending, latest committed versions only
+    std::map<std::string, std::int64_t> by_unique_key;           // latest committed versions only
+    std::unordered_map<std::int64_t, std::uint64_t> row_locks;   // row -> holding transaction (lookup only)
     std::int64_t next_id = 1;
     std::int64_t logged_high = 0;
+  };
+  // A statement's write, with the index of its table.
+  struct PendingWrite {
+    TableId table = 0;
+    Write write;
   };
   struct Transaction {
     Isolation isolation = Isolation::read_committed;
     std::uint64_t snapshot = 0;  // commit sequence the snapshot sees (SNAPSHOT isolation)
-    std::vector<Write> writes;
-    std::vector<std::pair<std::string, std::int64_t>> locks;
+    std::vector<PendingWrite> writes;
+    std::vector<std::pair<TableId, std::int64_t>> locks;
     sim::Instant last_activity;
     bool committing = false;  // its commit record is written; it becomes visible when synced
   };
@@ -370,16 +386,20 @@ class Database {
     std::uint64_t confirmed_lsn = 0;
   };
 
-  void apply(const Write& write, std::uint64_t commit_sequence);
+  // The index of table `name`, created empty on first use (an empty table reads as a
+  // missing one).
+  TableId table_id(std::string_view name);
+  void apply(TableId table_id, WriteKind kind, Row&& row, std::uint64_t commit_sequence);
   void recover();
   Transaction* find(std::uint64_t tx);
   void finish(std::uint64_t tx);
   std::uint64_t xmin() const;
   // The row as `tx` sees it (nullopt: absent or deleted).
-  std::optional<Row> visible(const Transaction& tx, std::uint64_t tx_id, const std::string& table,
-                             std::int64_t id) const;
+  // The row as `tx` sees it (null: absent or deleted); valid until the next change of
+  // the database's state.
+  const Row* visible(const Transaction& tx, std::uint64_t tx_id, TableId table, std::int64_t id) const;
   // Waits for the row lock; false on timeout or when the row is locked and `skip` is set.
-  sim::Task<bool> lock_row(std::uint64_t tx, std::string table, std::int64_t id, bool skip);
+  sim::Task<bool> lock_row(std::uint64_t tx, TableId table, std::int64_t id, bool skip);
   sim::Task<void> reap_idle_transactions();
   sim::Task<void> write_wal_in_background();
 
@@ -415,11 +435,11 @@ class Database {
   DbSettings settings_;
   sim::DurableLog<WalRecord>& wal_;
   sim::DurableLog<SlotRecord>& slots_log_;
-  std::map<std::string, Table> tables_;
+  std::vector<std::unique_ptr<Table>> tables_;  // by TableId, in order of first use (references stay valid)
   std::map<std::uint64_t, Transaction> transactions_;
-  std::map<std::pair<std::string, std::int64_t>, std::uint64_t> row_locks_;  // row -> holding transaction
+  std::size_t snapshot_transactions_ = 0;  // of transactions_, how many are SNAPSHOT
   std::map<std::string, std::uint64_t> slots_;
-  std::set<std::pair<std::string, std::string>> unique_in_commit_;  // (table, unique key) of commits still syncing
+  std::set<std::pair<TableId, std::string>> unique_in_commit_;  // (table, unique key) of commits still syncing
   std::uint64_t next_tx_;
   std::uint64_t last_lsn_ = 0;
   std::uint64_t commit_sequence_ = 0;
