@@ -6,13 +6,13 @@
 // Included by simulation.h; do not include directly.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/async_result.hpp>
 #include <coroutine>
 #include <memory>
 #include <optional>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -143,8 +143,15 @@ class Context {
   // Serves requests of type `Request`: each one runs `handler` as its own root coroutine.
   template <typename Request, typename Handler>
   void serve(Handler handler) {
-    services_[&detail::TypeTag<Request>::tag] =
+    auto service =
         std::make_unique<detail::Service<Request>>(typename detail::Service<Request>::Handler(std::move(handler)));
+    const void* tag = &detail::TypeTag<Request>::tag;
+    for (auto& [served, existing] : services_)
+      if (served == tag) {
+        existing = std::move(service);  // serving it again replaces the handler
+        return;
+      }
+    services_.emplace_back(tag, std::move(service));
   }
 
   // A model's own trace record (folded into the hash; part of the story).
@@ -217,7 +224,8 @@ class Context {
     std::unique_ptr<detail::PendingCall> pending;
   };
   std::vector<InFlight> pending_calls_;
-  std::unordered_map<const void*, std::unique_ptr<detail::ServiceBase>> services_;         // lookup only
+  // The request types served, by type tag: a handful per node, found by a short scan.
+  std::vector<std::pair<const void*, std::unique_ptr<detail::ServiceBase>>> services_;
   std::vector<std::unique_ptr<detail::VolatileBase>> objects_;
   // Declared last so it is destroyed first: coroutines go before the objects they use.
   std::unique_ptr<RootSet> roots_;
@@ -245,7 +253,9 @@ void Context::start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to
 
 template <typename Request>
 void Context::dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, Request&& request) {
-  const auto found = services_.find(&detail::TypeTag<Request>::tag);
+  const void* tag = &detail::TypeTag<Request>::tag;
+  const auto found =
+      std::find_if(services_.begin(), services_.end(), [tag](const auto& entry) { return entry.first == tag; });
   if (found == services_.end()) {
     // Up but not serving this request (yet): the connection is refused.
     refuse_call_remote(caller, caller_incarnation, call);
