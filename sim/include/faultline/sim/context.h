@@ -53,7 +53,7 @@ struct ServiceBase {
 
 template <typename Request>
 struct Service final : ServiceBase {
-  using Handler = std::function<Task<typename Request::Reply>(Request)>;
+  using Handler = std::function<Task<typename Request::Reply>(Request&&)>;
   explicit Service(Handler handler) : handler(std::move(handler)) {}
   Handler handler;
 };
@@ -186,7 +186,7 @@ class Context {
   struct CallInitiation {
     Context* context;
     template <typename Handler>
-    void operator()(Handler&& handler, NodeId to, Request request, Duration timeout) const {
+    void operator()(Handler&& handler, NodeId to, Request&& request, Duration timeout) const {
       using Reply = typename Request::Reply;
       context->start_call<Request>(
           std::make_unique<detail::TypedPendingCall<Reply, std::decay_t<Handler>>>(std::forward<Handler>(handler)), to,
@@ -202,7 +202,7 @@ class Context {
   std::coroutine_handle<> adopt(Task<void> task);
 
   template <typename Request>
-  void start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request request, Duration timeout);
+  void start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request&& request, Duration timeout);
   template <typename Request>
   void dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, Request&& request);
   template <typename Request>
@@ -236,7 +236,7 @@ class Context {
 namespace faultline::sim {
 
 template <typename Request>
-void Context::start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request request, Duration timeout) {
+void Context::start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request&& request, Duration timeout) {
   const std::uint64_t call = register_call(std::move(pending), timeout);
   if (simulation_.state(to) == NodeState::down) {
     refuse_call(call, to);
