@@ -184,6 +184,22 @@ bool disturbs_calls_to(const models::FaultWindow& fault, const std::string& call
                      [&](const std::string& server) { return disturbs_call(fault, caller, server); });
 }
 
+// Whether a fault cuts the replication between copies of one server: a broker leader and
+// its followers, or a database primary and its standby. An acknowledgement that waits
+// for the copies (acks=all, synchronous replication) then comes late or never, and the
+// publisher's call ends unknown although the first copy took it. Only the links among
+// replicas count: a cut between the broker and the database delays no publisher call.
+bool disturbs_replication(const models::FaultWindow& fault, const History& history) {
+  if (fault.kind != sim::FaultKind::partition && fault.kind != sim::FaultKind::one_way) return false;
+  const std::vector<std::vector<std::string>> replica_sets = {
+      broker_nodes(history), existing(history, {models::node_names::database, models::node_names::database_standby})};
+  for (const auto& replicas : replica_sets)
+    for (const std::string& one : replicas)
+      for (const std::string& other : replicas)
+        if (one != other && disturbs_call(fault, one, other)) return true;
+  return false;
+}
+
 std::string describe(const models::FaultWindow& fault) {
   std::string text = std::string(sim::to_string(fault.kind));
   if (!fault.node.empty()) text += " of " + fault.node;
@@ -205,7 +221,8 @@ std::string time_text(sim::Instant time) {
 // append (and the mark that records it) took effect: its produce call ended unknown
 // (the publisher or the broker crashed, paused or was cut off, or the broker's reply
 // was lost), or its mark in the database did (the same faults between it and the
-// database), or it crashed before marking. Each of these is a fault touching the first
+// database), or it crashed before marking, or the acknowledgement waited on replication
+// that a cut between replicas held up. Each of these is a fault touching the first
 // append's publisher, the broker or the database while the first append was in flight
 // or unmarked, that is between the first append and the second. A retry after a
 // timeout is the publisher's own record of an unknown outcome (attempt > 1, same node
@@ -235,7 +252,7 @@ std::string cause_of_duplicate_append(const History& history, const std::vector<
     if (claimed <= failover && failover <= again.appended_at) return "a database failover at " + time_text(failover);
   for (const auto& fault : history.fault_windows) {
     if (!overlaps(fault, claimed, again.appended_at)) continue;
-    if (disturbs_calls_to(fault, publisher, servers)) return describe(fault);
+    if (disturbs_calls_to(fault, publisher, servers) || disturbs_replication(fault, history)) return describe(fault);
   }
   return {};
 }

@@ -461,6 +461,33 @@ TEST(NoUnexplainedDuplicate, IgnoresPartitionsAgainstNodesTheWorldDoesNotHave) {
   EXPECT_FALSE(replicated.violated("ND"));
 }
 
+TEST(NoUnexplainedDuplicate, AcceptsADuplicateExplainedByACutBetweenBrokerReplicas) {
+  // With acks=all the leader acknowledges only once its followers hold the record: a cut
+  // from the leader to a follower holds the acknowledgement back, the publisher's call
+  // ends unknown, and it publishes again. A single broker has no such link.
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  models::FaultWindow cut = fault(sim::FaultKind::one_way, "broker", 5'000, 400'000);
+  cut.peers = {"broker-2"};
+  history.fault_windows.push_back(cut);
+  CheckReport single;
+  properties::check_no_unexplained_duplicate(history, single);
+  EXPECT_TRUE(single.violated("ND"));
+  history.node_names.push_back("broker-2");
+  CheckReport replicated;
+  properties::check_no_unexplained_duplicate(history, replicated);
+  EXPECT_FALSE(replicated.violated("ND")) << replicated.first("ND")->explanation;
+}
+
+TEST(NoUnexplainedDuplicate, ReportsADuplicateWhenTheOnlyCutIsBetweenTheBrokerAndTheDatabase) {
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  models::FaultWindow cut = fault(sim::FaultKind::one_way, "broker", 5'000, 400'000);
+  cut.peers = {"db"};
+  history.fault_windows.push_back(cut);
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_TRUE(report.violated("ND"));
+}
+
 TEST(NoUnexplainedDuplicate, ReportsADuplicateWhenOnlyAnUnrelatedNodeWasFaulted) {
   // The consumer crashing says nothing about why the publisher appended twice.
   History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
