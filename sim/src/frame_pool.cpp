@@ -9,7 +9,7 @@ FramePool::~FramePool() {
   for (std::size_t index = 0; index < classes; ++index)
     while (Block* block = free_[index]) {
       free_[index] = block->next;
-      ::operator delete(block, index * granule);
+      ::operator delete(block);
     }
 }
 
@@ -28,7 +28,7 @@ void FramePool::release(void* pointer, std::size_t size) noexcept {
   FramePool& pool = local();
   const std::size_t index = class_of(size);
   if (index >= classes) {
-    ::operator delete(pointer, size);
+    ::operator delete(pointer);
     return;
   }
   pool.free_[index] = ::new (pointer) Block{pool.free_[index]};

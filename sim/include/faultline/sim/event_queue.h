@@ -185,7 +185,7 @@ class EventQueue {
 #if FAULTLINE_FRAME_POOL
     detail::FramePool::release(boxed, sizeof(Callable));
 #else
-    ::operator delete(boxed, sizeof(Callable));
+    ::operator delete(boxed);
 #endif
   }
 
