@@ -402,6 +402,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   observation.deliveries = std::move(delivery_sink.deliveries);
   observation.offset_commits = std::move(delivery_sink.commits);
   observation.unfinished_steps = std::move(delivery_sink.unfinished);
+  observation.call_timeouts = simulation.call_timeouts();
   observation.node_names.emplace_back();
   for (sim::NodeId node = 1; node <= simulation.node_count(); ++node)
     observation.node_names.push_back(simulation.node_name(node));

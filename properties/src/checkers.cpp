@@ -226,9 +226,9 @@ std::string time_text(sim::Instant time) {
 // append's publisher, the broker or the database while the first append was in flight
 // or unmarked, that is between the first append and the second. A retry after a
 // timeout is the publisher's own record of an unknown outcome (attempt > 1, same node
-// and incarnation). What the history cannot tell is how late a reply was when no fault
-// struck; it never needs to: without a fault no reply is lost and the relay's timeouts
-// exceed the model's latencies.
+// and incarnation). A call that ended unknown without any fault (its reply outlasted the
+// timeout: a lock wait in the database, an acknowledgement waiting on replicas) is in
+// the history too, as the kernel's record of the timeout.
 std::string cause_of_duplicate_append(const History& history, const std::vector<std::string>& servers,
                                       const models::StoredRecord& first, const models::StoredRecord& again) {
   const models::Event& before = first.event;
@@ -250,6 +250,13 @@ std::string cause_of_duplicate_append(const History& history, const std::vector<
   // (a slot copy at or before its confirmed position): it reads and publishes again.
   for (const sim::Instant failover : history.failovers)
     if (claimed <= failover && failover <= again.appended_at) return "a database failover at " + time_text(failover);
+  // A call of the first publisher that ended unknown (its reply came later than its
+  // timeout: a lock wait, a slow replica; or never) left it not knowing whether its
+  // claim, its append or its mark took effect.
+  for (const sim::CallTimeout& timeout : history.call_timeouts)
+    if (timeout.node == before.publisher && timeout.incarnation == before.publisher_incarnation &&
+        claimed <= timeout.time && timeout.time <= again.appended_at)
+      return "a call by " + publisher + " that ended unknown at " + time_text(timeout.time);
   for (const auto& fault : history.fault_windows) {
     if (!overlaps(fault, claimed, again.appended_at)) continue;
     if (disturbs_calls_to(fault, publisher, servers) || disturbs_replication(fault, history)) return describe(fault);

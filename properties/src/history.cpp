@@ -103,6 +103,7 @@ History build(Source& observation) {
   history.deliveries = take<Source>(observation.deliveries);
   history.offset_commits = take<Source>(observation.offset_commits);
   history.unfinished_steps = take<Source>(observation.unfinished_steps);
+  history.call_timeouts = take<Source>(observation.call_timeouts);
   history.node_names = take<Source>(observation.node_names);
   history.commit_time = take<Source>(observation.commit_time);
   history.drained = observation.drained;

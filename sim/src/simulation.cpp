@@ -372,6 +372,7 @@ void Context::finish_call(std::uint64_t call, RpcStatus status, void* reply) {
   pending_calls_.erase(found);
   if (status == RpcStatus::unknown) {
     simulation_.trace().record(now(), name(), "timeout", "");
+    simulation_.call_timeouts_.push_back(CallTimeout{now(), node_, incarnation_});
   } else {
     simulation_.cancel(timeout_event);  // the timeout is running now otherwise
   }

@@ -478,6 +478,26 @@ TEST(NoUnexplainedDuplicate, AcceptsADuplicateExplainedByACutBetweenBrokerReplic
   EXPECT_FALSE(replicated.violated("ND")) << replicated.first("ND")->explanation;
 }
 
+TEST(NoUnexplainedDuplicate, AcceptsADuplicateAfterACallOfTheFirstPublisherEndedUnknown) {
+  // No fault: the relay's claim renewal waited on a row lock longer than its timeout, it
+  // gave up its batch unmarked, and another relay published the events again.
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  history.call_timeouts.push_back(sim::CallTimeout{sim::Instant{20'000}, service_node, 1});
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_FALSE(report.violated("ND")) << report.first("ND")->explanation;
+}
+
+TEST(NoUnexplainedDuplicate, ReportsADuplicateWhenTheTimeoutWasAnotherIncarnationsOrOutsideTheWindow) {
+  History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
+  history.call_timeouts.push_back(sim::CallTimeout{sim::Instant{20'000}, service_node, 2});  // a later incarnation
+  history.call_timeouts.push_back(sim::CallTimeout{sim::Instant{500}, service_node, 1});     // before the commit
+  history.call_timeouts.push_back(sim::CallTimeout{sim::Instant{70'000}, service_node, 1});  // after the second append
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_TRUE(report.violated("ND"));
+}
+
 TEST(NoUnexplainedDuplicate, ReportsADuplicateWhenTheOnlyCutIsBetweenTheBrokerAndTheDatabase) {
   History history = appended_twice(event(1, "k1", 1, 1), event(1, "k1", 1, 1));
   models::FaultWindow cut = fault(sim::FaultKind::one_way, "broker", 5'000, 400'000);

@@ -56,6 +56,7 @@ struct Observation {
   std::vector<Delivery> deliveries;                              // every record a consumer handed to its apply step
   std::vector<AcknowledgedOffsetCommit> offset_commits;          // every offset commit a consumer saw acknowledged
   std::vector<UnfinishedStep> unfinished_steps;  // every consumer step whose call failed or ended unknown
+  std::vector<sim::CallTimeout> call_timeouts;   // every call of any node that ended unknown
   std::vector<std::string> node_names;           // node id -> name (id 0 is the world itself)
   bool drained = false;                          // every committed change was applied before the liveness bound
   sim::Instant safety_end;                       // when faults stopped

@@ -44,6 +44,7 @@ struct History {
   std::vector<models::Delivery> deliveries;
   std::vector<models::AcknowledgedOffsetCommit> offset_commits;
   std::vector<models::UnfinishedStep> unfinished_steps;  // consumer steps whose call failed or ended unknown
+  std::vector<sim::CallTimeout> call_timeouts;           // calls of any node that ended unknown
   std::vector<std::string> node_names;                   // node id -> name
   std::map<std::int64_t, sim::Instant> commit_time;      // command -> when its change committed
   bool drained = false;

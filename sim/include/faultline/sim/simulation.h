@@ -50,6 +50,14 @@ struct FaultRecord {
   FaultKind kind;
 };
 
+// An RPC that ended unknown (no reply within its timeout): the caller cannot know
+// whether it took effect. Kept in every run, for checkers that attribute duplicates.
+struct CallTimeout {
+  Instant time;
+  NodeId node = 0;
+  std::uint32_t incarnation = 0;
+};
+
 // Counts of every named point reached, for coverage and for the explorer.
 struct PointCoverage {
   std::map<std::string, std::uint64_t, std::less<>> hits;
@@ -119,6 +127,7 @@ class Simulation {
   const Trace& trace() const { return trace_; }
   const PointCoverage& coverage() const;
   const std::vector<FaultRecord>& fault_log() const { return fault_log_; }
+  const std::vector<CallTimeout>& call_timeouts() const { return call_timeouts_; }
   const SimulationConfig& config() const { return config_; }
   Rng& rng() { return rng_; }
   std::uint64_t next_id() { return ++id_counter_; }
@@ -191,6 +200,7 @@ class Simulation {
   bool any_armed_ = false;
   mutable PointCoverage coverage_;  // built from points_ when asked for
   std::vector<FaultRecord> fault_log_;
+  std::vector<CallTimeout> call_timeouts_;
   std::exception_ptr failure_;
 };
 
