@@ -201,19 +201,13 @@ std::uint32_t Simulation::point_index(std::string_view name) {
 
 const Fault* Simulation::hit_point(NodeId node, std::string_view point) {
   Point& reached = points_[point_index(point)];
-  const std::uint64_t count = ++reached.hits;
+  if (reached.hits == nullptr) reached.hits = &coverage_.hits.emplace(std::string(point), 0).first->second;
+  const std::uint64_t count = ++*reached.hits;
   trace_.record(now_, nodes_[node].name, "point", point);
   if (liveness_ || !any_armed_) return nullptr;
   for (const ArmedPoint& entry : reached.armed)
     if (entry.hit == count) return entry.fault;
   return nullptr;
-}
-
-const PointCoverage& Simulation::coverage() const {
-  coverage_.hits.clear();
-  for (const auto& [name, index] : point_names_)
-    if (points_[index].hits > 0) coverage_.hits.emplace(name, points_[index].hits);
-  return coverage_;
 }
 
 void Simulation::apply_fault(const Fault& fault, NodeId reached_by) {

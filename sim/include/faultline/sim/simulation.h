@@ -125,7 +125,7 @@ class Simulation {
   Network& network() { return network_; }
   Trace& trace() { return trace_; }
   const Trace& trace() const { return trace_; }
-  const PointCoverage& coverage() const;
+  const PointCoverage& coverage() const { return coverage_; }
   const std::vector<FaultRecord>& fault_log() const { return fault_log_; }
   const std::vector<CallTimeout>& call_timeouts() const { return call_timeouts_; }
   const SimulationConfig& config() const { return config_; }
@@ -162,9 +162,10 @@ class Simulation {
     std::uint32_t hit;
     const Fault* fault;
   };
-  // A named point: how often it was reached, and the faults planned at its hits.
+  // A named point: its count in the coverage map (made at its first hit; map nodes never
+  // move), and the faults planned at its hits.
   struct Point {
-    std::uint64_t hits = 0;
+    std::uint64_t* hits = nullptr;
     std::vector<ArmedPoint> armed;
   };
 
@@ -198,7 +199,7 @@ class Simulation {
   std::vector<Point> points_;
   std::vector<std::pair<std::string_view, std::uint32_t>> point_cache_;  // lookup only
   bool any_armed_ = false;
-  mutable PointCoverage coverage_;  // built from points_ when asked for
+  PointCoverage coverage_;
   std::vector<FaultRecord> fault_log_;
   std::vector<CallTimeout> call_timeouts_;
   std::exception_ptr failure_;
