@@ -21,7 +21,8 @@ void* FramePool::allocate(std::size_t size) {
     pool.free_[index] = block->next;
     return block;
   }
-  return ::operator new(index * granule);
+  const std::size_t rounded = index * granule;
+  return ::operator new(rounded);
 }
 
 void FramePool::release(void* pointer, std::size_t size) noexcept {

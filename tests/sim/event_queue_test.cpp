@@ -96,7 +96,7 @@ TEST(EventQueue, AnEventPushedForTheCurrentInstantRunsAfterTheOnesAlreadyDue) {
 void check_against_reference(std::uint64_t seed, std::uint64_t cancel_weight) {
   EventQueue queue;
   Rng rng(seed);
-  std::set<std::pair<std::int64_t, int>> reference;  // the order the queue must follow
+  std::set<std::pair<std::int64_t, int>> reference;                            // the order the queue must follow
   std::vector<std::pair<std::uint32_t, std::pair<std::int64_t, int>>> queued;  // slot and key, for cancelling
   std::int64_t now = 0;
   int pushed = 0;

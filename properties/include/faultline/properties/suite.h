@@ -112,6 +112,7 @@ inline bool positive_control_is_caught(const models::Design& design, int budget_
   // reproduce), and the search ignores RC_PARAMS="reproduce=...", which is for the
   // claim checks.
   rc::detail::TestListenerAdapter quiet_listener;
+  // The map type RapidCheck's checkTestable takes; empty, only looked up, never iterated.
   const std::unordered_map<std::string, rc::detail::Reproduce> no_reproduce;
   const auto result = rc::detail::checkTestable(
       [&] {

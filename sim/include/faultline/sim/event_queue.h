@@ -189,7 +189,9 @@ class EventQueue {
 #endif
   }
 
-  void destroy_slot(std::uint32_t slot) { slots_[slot].invoke(slots_[slot].storage, Action::destroy); }
+  void destroy_slot(std::uint32_t slot) {
+    slots_[slot].invoke(slots_[slot].storage, Action::destroy);
+  }
 
   std::uint32_t allocate_slot() {
     if (!free_.empty()) {

@@ -54,8 +54,12 @@ class FramePool {
 // Class-level allocation functions for the pooled types.
 struct Pooled {
 #if FAULTLINE_FRAME_POOL
-  static void* operator new(std::size_t size) { return FramePool::allocate(size); }
-  static void operator delete(void* pointer, std::size_t size) noexcept { FramePool::release(pointer, size); }
+  static void* operator new(std::size_t size) {
+    return FramePool::allocate(size);
+  }
+  static void operator delete(void* pointer, std::size_t size) noexcept {
+    FramePool::release(pointer, size);
+  }
 #endif
 };
 

@@ -238,8 +238,7 @@ void Simulation::send(NodeId from, NodeId to, std::string_view kind, MessageRole
   // A duplicate carries a copy of the payload; the last (usually only) copy takes it.
   if (network_.sample_duplicate(rng_))
     schedule(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation}, delivery(std::as_const(deliver)));
-  schedule(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation},
-           delivery(std::forward<Deliver>(deliver)));
+  schedule(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation}, delivery(std::forward<Deliver>(deliver)));
 }
 
 }  // namespace faultline::sim
