@@ -157,7 +157,7 @@ sim::Task<void> Broker::expire_transaction(std::uint64_t producer_id, std::uint6
   co_await end_transaction(producer_id, RecordKind::abort_marker);
 }
 
-sim::Task<InitTransactionsReply> Broker::init_transactions(InitTransactions request) {
+sim::Task<InitTransactionsReply> Broker::init_transactions(InitTransactions& request) {
   // A new session of a transactional id fences the old one and aborts its open transaction.
   const auto previous = session_of_.find(request.transactional_id);
   const std::uint64_t fenced = previous == session_of_.end() ? 0 : previous->second;
@@ -166,7 +166,7 @@ sim::Task<InitTransactionsReply> Broker::init_transactions(InitTransactions requ
   co_return InitTransactionsReply{.ok = true, .producer_id = producer_id};
 }
 
-sim::Task<EndTransactionReply> Broker::end_transaction_request(EndTransaction request) {
+sim::Task<EndTransactionReply> Broker::end_transaction_request(EndTransaction& request) {
   if (!current_session(request.producer_id))
     co_return EndTransactionReply{.ok = false, .error = broker_errors::producer_fenced};
   const auto open = open_transactions_.find(request.producer_id);
@@ -186,16 +186,16 @@ sim::DurableLog<StoredRecord>& Broker::partition_log(std::string_view topic, std
 }
 
 void Broker::serve() {
-  context_.serve<Produce>([this](Produce request) { return produce(std::move(request)); });
-  context_.serve<Fetch>([this](Fetch request) { return fetch(std::move(request)); });
-  context_.serve<CommitOffset>([this](CommitOffset request) { return commit_offset(std::move(request)); });
-  context_.serve<FetchOffset>([this](FetchOffset request) { return fetch_offset(std::move(request)); });
-  context_.serve<InitTransactions>([this](InitTransactions request) { return init_transactions(std::move(request)); });
+  context_.serve<Produce>([this](Produce&& request) { return produce(request); });
+  context_.serve<Fetch>([this](Fetch&& request) { return fetch(request); });
+  context_.serve<CommitOffset>([this](CommitOffset&& request) { return commit_offset(request); });
+  context_.serve<FetchOffset>([this](FetchOffset&& request) { return fetch_offset(request); });
+  context_.serve<InitTransactions>([this](InitTransactions&& request) { return init_transactions(request); });
   context_.serve<EndTransaction>(
-      [this](EndTransaction request) { return end_transaction_request(std::move(request)); });
+      [this](EndTransaction&& request) { return end_transaction_request(request); });
 }
 
-sim::Task<ProduceReply> Broker::produce(Produce request) {
+sim::Task<ProduceReply> Broker::produce(Produce& request) {
   const std::uint32_t partition = partition_for(request.event.key, settings_.partitions);
   auto& log = partition_log(request.topic, partition);
   if (request.transaction != 0) co_return co_await produce_in_transaction(std::move(request), partition);
@@ -238,7 +238,7 @@ sim::Task<ProduceReply> Broker::produce_in_transaction(Produce request, std::uin
   co_return ProduceReply{.ok = true, .partition = partition, .offset = offset};
 }
 
-sim::Task<FetchReply> Broker::fetch(Fetch request) {
+sim::Task<FetchReply> Broker::fetch(Fetch& request) {
   // Consumers read only synced records: the high watermark of a single replica; a
   // read_committed consumer only below the last stable offset.
   const auto& log = partition_log(request.topic, request.partition);
@@ -261,14 +261,14 @@ sim::Task<FetchReply> Broker::fetch(Fetch request) {
   co_return reply;
 }
 
-sim::Task<CommitOffsetReply> Broker::commit_offset(CommitOffset request) {
+sim::Task<CommitOffsetReply> Broker::commit_offset(CommitOffset& request) {
   offset_log_.append(OffsetCommit{request.group, request.topic, request.partition, request.offset});
   co_await context_.sync(offset_log_);
   committed_offsets_[request.group + "/" + request.topic + "/" + std::to_string(request.partition)] = request.offset;
   co_return CommitOffsetReply{.ok = true};
 }
 
-sim::Task<FetchOffsetReply> Broker::fetch_offset(FetchOffset request) {
+sim::Task<FetchOffsetReply> Broker::fetch_offset(FetchOffset& request) {
   const auto found =
       committed_offsets_.find(request.group + "/" + request.topic + "/" + std::to_string(request.partition));
   const auto& log = partition_log(request.topic, request.partition);

@@ -63,11 +63,11 @@ BrokerReplica::BrokerReplica(sim::Context& context, ClusterMetadata& metadata, R
 void BrokerReplica::start() {
   context_.serve<ReplicaHeartbeat>(
       [this](ReplicaHeartbeat request) -> sim::Task<ReplicaHeartbeatReply> { co_return heartbeat(request); });
-  context_.serve<Produce>([this](Produce request) { return produce(std::move(request)); });
-  context_.serve<Fetch>([this](Fetch request) { return fetch(std::move(request)); });
-  context_.serve<ReplicaFetch>([this](ReplicaFetch request) { return replica_fetch(std::move(request)); });
-  context_.serve<CommitOffset>([this](CommitOffset request) { return commit_offset(std::move(request)); });
-  context_.serve<FetchOffset>([this](FetchOffset request) { return fetch_offset(std::move(request)); });
+  context_.serve<Produce>([this](Produce&& request) { return produce(request); });
+  context_.serve<Fetch>([this](Fetch&& request) { return fetch(request); });
+  context_.serve<ReplicaFetch>([this](ReplicaFetch&& request) { return replica_fetch(request); });
+  context_.serve<CommitOffset>([this](CommitOffset&& request) { return commit_offset(request); });
+  context_.serve<FetchOffset>([this](FetchOffset&& request) { return fetch_offset(request); });
   for (std::uint32_t partition = 0; partition < partitions_.size(); ++partition) context_.spawn(follow(partition));
   context_.spawn(keep_in_sync_set());
   if (settings_.replication.fsync == BrokerFsync::periodic) context_.spawn(flush_periodically());
@@ -167,7 +167,7 @@ ReplicaHeartbeatReply BrokerReplica::heartbeat(const ReplicaHeartbeat& request) 
   return ReplicaHeartbeatReply{.incarnation = context_.incarnation()};
 }
 
-sim::Task<ProduceReply> BrokerReplica::produce(Produce request) {
+sim::Task<ProduceReply> BrokerReplica::produce(Produce& request) {
   const std::uint32_t partition = partition_for(request.event.key, settings_.partitions);
   ProduceReply reply{.ok = false, .partition = partition};
   if (request.topic != settings_.topic) {
@@ -224,7 +224,7 @@ sim::Task<ProduceReply> BrokerReplica::produce(Produce request) {
   co_return ProduceReply{.ok = true, .partition = partition, .offset = offset};
 }
 
-sim::Task<FetchReply> BrokerReplica::fetch(Fetch request) {
+sim::Task<FetchReply> BrokerReplica::fetch(Fetch& request) {
   // Consumers read from the leader, and only below its high watermark: a record
   // above it may still vanish in a failover.
   FetchReply reply;
@@ -246,7 +246,7 @@ sim::Task<FetchReply> BrokerReplica::fetch(Fetch request) {
   co_return reply;
 }
 
-sim::Task<ReplicaFetchReply> BrokerReplica::replica_fetch(ReplicaFetch request) {
+sim::Task<ReplicaFetchReply> BrokerReplica::replica_fetch(ReplicaFetch& request) {
   ReplicaFetchReply reply;
   assert(request.partition < partitions_.size());
   PartitionState& state = partitions_[request.partition];
@@ -372,14 +372,14 @@ sim::Task<void> BrokerReplica::flush_periodically() {
   }
 }
 
-sim::Task<CommitOffsetReply> BrokerReplica::commit_offset(CommitOffset request) {
+sim::Task<CommitOffsetReply> BrokerReplica::commit_offset(CommitOffset& request) {
   offset_log_.append(OffsetCommit{request.group, request.topic, request.partition, request.offset});
   co_await context_.sync(offset_log_);
   committed_offsets_[request.group + "/" + request.topic + "/" + std::to_string(request.partition)] = request.offset;
   co_return CommitOffsetReply{.ok = true};
 }
 
-sim::Task<FetchOffsetReply> BrokerReplica::fetch_offset(FetchOffset request) {
+sim::Task<FetchOffsetReply> BrokerReplica::fetch_offset(FetchOffset& request) {
   const auto found =
       committed_offsets_.find(request.group + "/" + request.topic + "/" + std::to_string(request.partition));
   // The log end for an offset reset to "latest": this replica's high watermark, the

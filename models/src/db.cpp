@@ -158,23 +158,23 @@ std::map<std::string, std::uint64_t> Database::durable_slots(const sim::Disk& di
 }
 
 void Database::serve() {
-  context_.serve<DbBegin>([this](DbBegin request) { return begin(std::move(request)); });
-  context_.serve<DbInsert>([this](DbInsert request) { return insert(std::move(request)); });
-  context_.serve<DbSelect>([this](DbSelect request) { return select(std::move(request)); });
-  context_.serve<DbUpdate>([this](DbUpdate request) { return update(std::move(request)); });
-  context_.serve<DbClaim>([this](DbClaim request) { return claim(std::move(request)); });
-  context_.serve<DbDelete>([this](DbDelete request) { return erase(std::move(request)); });
-  context_.serve<DbCommit>([this](DbCommit request) { return commit(std::move(request)); });
-  context_.serve<DbAbort>([this](DbAbort request) { return abort(std::move(request)); });
-  context_.serve<DbReadLog>([this](DbReadLog request) { return read_log(std::move(request)); });
-  context_.serve<DbSlotGet>([this](DbSlotGet request) { return slot_get(std::move(request)); });
-  context_.serve<DbSlotAdvance>([this](DbSlotAdvance request) { return slot_advance(std::move(request)); });
-  context_.serve<DbSlotCreate>([this](DbSlotCreate request) { return slot_create(std::move(request)); });
+  context_.serve<DbBegin>([this](DbBegin&& request) { return begin(request); });
+  context_.serve<DbInsert>([this](DbInsert&& request) { return insert(request); });
+  context_.serve<DbSelect>([this](DbSelect&& request) { return select(request); });
+  context_.serve<DbUpdate>([this](DbUpdate&& request) { return update(request); });
+  context_.serve<DbClaim>([this](DbClaim&& request) { return claim(request); });
+  context_.serve<DbDelete>([this](DbDelete&& request) { return erase(request); });
+  context_.serve<DbCommit>([this](DbCommit&& request) { return commit(request); });
+  context_.serve<DbAbort>([this](DbAbort&& request) { return abort(request); });
+  context_.serve<DbReadLog>([this](DbReadLog&& request) { return read_log(request); });
+  context_.serve<DbSlotGet>([this](DbSlotGet&& request) { return slot_get(request); });
+  context_.serve<DbSlotAdvance>([this](DbSlotAdvance&& request) { return slot_advance(request); });
+  context_.serve<DbSlotCreate>([this](DbSlotCreate&& request) { return slot_create(request); });
   context_.spawn(reap_idle_transactions());
   if (settings_.commit == CommitMode::asynchronous) context_.spawn(write_wal_in_background());
   if (settings_.cluster != nullptr) {
     context_.serve<DbPing>([this](DbPing request) { return ping(request); });
-    context_.serve<DbReplicate>([this](DbReplicate request) { return replicate(std::move(request)); });
+    context_.serve<DbReplicate>([this](DbReplicate&& request) { return replicate(request); });
     if (settings_.cluster->replication != Replication::none) context_.spawn(stream_to_standby());
   }
 }
@@ -269,7 +269,7 @@ sim::Task<void> Database::write_wal_in_background() {
   }
 }
 
-sim::Task<DbBeginReply> Database::begin(DbBegin request) {
+sim::Task<DbBeginReply> Database::begin(DbBegin& request) {
   if (!is_primary()) co_return DbBeginReply{.error = "not primary"};
   const std::uint64_t tx = next_tx_++;
   const bool created = transactions_
@@ -282,7 +282,7 @@ sim::Task<DbBeginReply> Database::begin(DbBegin request) {
   co_return DbBeginReply{tx};
 }
 
-sim::Task<DbInsertReply> Database::insert(DbInsert request) {
+sim::Task<DbInsertReply> Database::insert(DbInsert& request) {
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbInsertReply{.error = "no such transaction"};
   const TableId table_index = table_id(request.table);
@@ -332,7 +332,7 @@ sim::Task<DbInsertReply> Database::insert(DbInsert request) {
   co_return DbInsertReply{.ok = true, .id = id};
 }
 
-sim::Task<DbSelectReply> Database::select(DbSelect request) {
+sim::Task<DbSelectReply> Database::select(DbSelect& request) {
   if (find(request.tx) == nullptr) co_return DbSelectReply{.error = "no such transaction"};
   const TableId table_index = table_id(request.table);
   const DbFilter& filter = request.filter;
@@ -422,7 +422,7 @@ sim::Task<DbSelectReply> Database::select(DbSelect request) {
   co_return reply;
 }
 
-sim::Task<DbUpdateReply> Database::update(DbUpdate request) {
+sim::Task<DbUpdateReply> Database::update(DbUpdate& request) {
   if (find(request.tx) == nullptr) co_return DbUpdateReply{.error = "no such transaction"};
   const TableId table_index = table_id(request.table);
   const bool locked = co_await lock_row(request.tx, table_index, request.id, false);
@@ -440,7 +440,7 @@ sim::Task<DbUpdateReply> Database::update(DbUpdate request) {
   co_return DbUpdateReply{.ok = true, .affected = 1};
 }
 
-sim::Task<DbClaimReply> Database::claim(DbClaim request) {
+sim::Task<DbClaimReply> Database::claim(DbClaim& request) {
   if (find(request.tx) == nullptr) co_return DbClaimReply{.error = "no such transaction"};
   const TableId table_index = table_id(request.table);
   const bool locked = co_await lock_row(request.tx, table_index, request.id, false);
@@ -466,7 +466,7 @@ sim::Task<DbClaimReply> Database::claim(DbClaim request) {
   co_return DbClaimReply{.ok = true, .affected = 1, .fencing_token = fencing_token};
 }
 
-sim::Task<DbDeleteReply> Database::erase(DbDelete request) {
+sim::Task<DbDeleteReply> Database::erase(DbDelete& request) {
   if (find(request.tx) == nullptr) co_return DbDeleteReply{.error = "no such transaction"};
   const TableId table_index = table_id(request.table);
   const bool locked = co_await lock_row(request.tx, table_index, request.id, false);
@@ -480,7 +480,7 @@ sim::Task<DbDeleteReply> Database::erase(DbDelete request) {
   co_return DbDeleteReply{.ok = true, .affected = 1};
 }
 
-sim::Task<DbCommitReply> Database::commit(DbCommit request) {
+sim::Task<DbCommitReply> Database::commit(DbCommit& request) {
   Transaction* tx = find(request.tx);
   if (tx == nullptr) co_return DbCommitReply{.error = "no such transaction"};
   if (!is_primary()) {
@@ -563,12 +563,12 @@ sim::Task<DbCommitReply> Database::commit(DbCommit request) {
   co_return DbCommitReply{.ok = true, .lsn = lsn};
 }
 
-sim::Task<DbAbortReply> Database::abort(DbAbort request) {
+sim::Task<DbAbortReply> Database::abort(DbAbort& request) {
   finish(request.tx);
   co_return DbAbortReply{};
 }
 
-sim::Task<DbReadLogReply> Database::read_log(DbReadLog request) {
+sim::Task<DbReadLogReply> Database::read_log(DbReadLog& request) {
   // Logical decoding reads only what is durable, in commit order.
   if (!is_primary()) co_return DbReadLogReply{};
   DbReadLogReply reply{.ok = true, .timeline = timeline()};
@@ -582,7 +582,7 @@ sim::Task<DbReadLogReply> Database::read_log(DbReadLog request) {
   co_return reply;
 }
 
-sim::Task<DbSlotReply> Database::slot_get(DbSlotGet request) {
+sim::Task<DbSlotReply> Database::slot_get(DbSlotGet& request) {
   if (!is_primary()) co_return DbSlotReply{};
   const auto found = slots_.find(request.slot);
   // A single database treats a missing slot as created with it, before the first commit.
@@ -592,7 +592,7 @@ sim::Task<DbSlotReply> Database::slot_get(DbSlotGet request) {
                         .timeline = timeline()};
 }
 
-sim::Task<DbSlotReply> Database::slot_advance(DbSlotAdvance request) {
+sim::Task<DbSlotReply> Database::slot_advance(DbSlotAdvance& request) {
   if (!is_primary()) co_return DbSlotReply{};
   slots_log_.append(SlotRecord{request.slot, request.confirmed_lsn});
   co_await context_.sync(slots_log_);
@@ -601,7 +601,7 @@ sim::Task<DbSlotReply> Database::slot_advance(DbSlotAdvance request) {
   co_return DbSlotReply{.ok = true, .confirmed_lsn = position, .timeline = timeline()};
 }
 
-sim::Task<DbSlotReply> Database::slot_create(DbSlotCreate request) {
+sim::Task<DbSlotReply> Database::slot_create(DbSlotCreate& request) {
   if (!is_primary()) co_return DbSlotReply{};
   std::uint64_t end = 0;
   for (const WalRecord& record : wal_.durable()) end = std::max(end, record.lsn);

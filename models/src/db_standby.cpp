@@ -82,7 +82,7 @@ sim::Task<DbPingReply> Database::ping(DbPing request) {
   co_return DbPingReply{.primary = is_primary(), .ready_for_promotion = ready};
 }
 
-sim::Task<DbReplicateReply> Database::replicate(DbReplicate request) {
+sim::Task<DbReplicateReply> Database::replicate(DbReplicate& request) {
   const DbCluster& cluster = *settings_.cluster;
   // A promoted standby follows no one; a node that is not the standby never did.
   if (is_primary() || cluster.standby != context_.node()) co_return DbReplicateReply{};

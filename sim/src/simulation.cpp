@@ -92,6 +92,40 @@ bool Simulation::step() {
   return true;
 }
 
+namespace {
+constexpr std::uint64_t send_digest = Trace::digest("send");
+constexpr std::uint64_t drop_digest = Trace::digest("drop");
+constexpr std::uint64_t deliver_digest = Trace::digest("deliver");
+}  // namespace
+
+void Simulation::send(MessageRole role, std::unique_ptr<detail::Message> message) {
+  message->simulation_ = this;
+  message->id_ = next_id();
+  const NodeId from = message->from_;
+  const NodeId to = message->to_;
+  record_message("send", send_digest, from, to, *message);
+  trace_.fold(role == MessageRole::request ? std::uint64_t{1} : std::uint64_t{2});
+  if (network_.blocked(from, to) || network_.sample_loss(rng_)) {
+    record_message("drop", drop_digest, from, to, *message);
+    return;
+  }
+  // A duplicate carries a copy of the payload and arrives on its own latency.
+  if (network_.sample_duplicate(rng_))
+    queue_.push_owned(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation}, message->copy().release());
+  queue_.push_owned(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation}, message.release());
+}
+
+void Simulation::arrive(detail::Message& message) {
+  if (network_.blocked(message.from_, message.to_)) {
+    record_message("drop", drop_digest, message.to_, message.from_, message);
+    return;
+  }
+  record_message("deliver", deliver_digest, message.to_, message.from_, message);
+  Context* receiver = context(message.to_);
+  assert(receiver != nullptr);
+  message.deliver(*receiver);
+}
+
 void Simulation::rethrow_failure() {
   std::exception_ptr failure = std::exchange(failure_, nullptr);
   std::rethrow_exception(failure);
@@ -193,7 +227,7 @@ std::uint32_t Simulation::point_index(std::string_view name) {
   auto found = point_names_.find(name);
   if (found == point_names_.end()) {
     found = point_names_.emplace(std::string(name), static_cast<std::uint32_t>(points_.size())).first;
-    points_.emplace_back();
+    points_.push_back(Point{.digest = Trace::digest(name)});
   }
   point_cache_.emplace_back(name, found->second);
   return found->second;
@@ -203,7 +237,11 @@ const Fault* Simulation::hit_point(NodeId node, std::string_view point) {
   Point& reached = points_[point_index(point)];
   if (reached.hits == nullptr) reached.hits = &coverage_.hits.emplace(std::string(point), 0).first->second;
   const std::uint64_t count = ++*reached.hits;
-  trace_.record(now_, nodes_[node].name, "point", point);
+  // The record Trace::record(now_, node's name, "point", point) would make.
+  static constexpr std::uint64_t point_digest = Trace::digest("point");
+  static constexpr std::uint64_t no_peer_digest = Trace::digest("");
+  trace_.fold_record(now_, nodes_[node].name_digest, point_digest, reached.digest, no_peer_digest, 0);
+  if (trace_.capturing()) trace_.keep(now_, nodes_[node].name, "point", point, {}, 0);
   if (liveness_ || !any_armed_) return nullptr;
   for (const ArmedPoint& entry : reached.armed)
     if (entry.hit == count) return entry.fault;
@@ -379,6 +417,12 @@ void Context::refuse_call(std::uint64_t call, NodeId to) {
   simulation_.trace().record(now(), name(), "refused", simulation_.node_name(to));
   const Duration round_trip = simulation_.network().sample_latency(simulation_.rng()) * 2;
   simulation_.schedule(now() + round_trip, owner(), [this, call] { finish_call(call, RpcStatus::refused, nullptr); });
+}
+
+bool Context::lose_response(std::string_view kind) {
+  if (!simulation_.network().take_lost_response(node_)) return false;
+  simulation_.trace().record(now(), name(), "lose-response", kind);
+  return true;
 }
 
 void Context::refuse_call_remote(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call) {

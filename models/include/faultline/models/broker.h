@@ -258,12 +258,14 @@ class Broker {
   static bool committed_transaction(std::span<const StoredRecord> log, std::size_t offset);
   sim::Task<ProduceReply> produce_in_transaction(Produce request, std::uint32_t partition);
 
-  sim::Task<ProduceReply> produce(Produce request);
-  sim::Task<FetchReply> fetch(Fetch request);
-  sim::Task<CommitOffsetReply> commit_offset(CommitOffset request);
-  sim::Task<FetchOffsetReply> fetch_offset(FetchOffset request);
-  sim::Task<InitTransactionsReply> init_transactions(InitTransactions request);
-  sim::Task<EndTransactionReply> end_transaction_request(EndTransaction request);
+  // Request handlers take the request by reference: it lives in the serving coroutine
+  // until the reply is sent (sim::Context::serve).
+  sim::Task<ProduceReply> produce(Produce& request);
+  sim::Task<FetchReply> fetch(Fetch& request);
+  sim::Task<CommitOffsetReply> commit_offset(CommitOffset& request);
+  sim::Task<FetchOffsetReply> fetch_offset(FetchOffset& request);
+  sim::Task<InitTransactionsReply> init_transactions(InitTransactions& request);
+  sim::Task<EndTransactionReply> end_transaction_request(EndTransaction& request);
 
   sim::Context& context_;
   BrokerSettings settings_;

@@ -155,11 +155,13 @@ class BrokerReplica {
   void truncate(std::uint32_t partition, std::int64_t size);
 
   ReplicaHeartbeatReply heartbeat(const ReplicaHeartbeat& request);
-  sim::Task<ProduceReply> produce(Produce request);
-  sim::Task<FetchReply> fetch(Fetch request);
-  sim::Task<ReplicaFetchReply> replica_fetch(ReplicaFetch request);
-  sim::Task<CommitOffsetReply> commit_offset(CommitOffset request);
-  sim::Task<FetchOffsetReply> fetch_offset(FetchOffset request);
+  // Request handlers take the request by reference: it lives in the serving coroutine
+  // until the reply is sent (sim::Context::serve).
+  sim::Task<ProduceReply> produce(Produce& request);
+  sim::Task<FetchReply> fetch(Fetch& request);
+  sim::Task<ReplicaFetchReply> replica_fetch(ReplicaFetch& request);
+  sim::Task<CommitOffsetReply> commit_offset(CommitOffset& request);
+  sim::Task<FetchOffsetReply> fetch_offset(FetchOffset& request);
   sim::Task<void> follow(std::uint32_t partition);
   sim::Task<bool> follow_partition(std::uint32_t partition);
   sim::Task<void> keep_in_sync_set();

@@ -403,19 +403,21 @@ class Database {
   sim::Task<void> reap_idle_transactions();
   sim::Task<void> write_wal_in_background();
 
-  sim::Task<DbBeginReply> begin(DbBegin request);
-  sim::Task<DbInsertReply> insert(DbInsert request);
-  sim::Task<DbSelectReply> select(DbSelect request);
-  sim::Task<DbUpdateReply> update(DbUpdate request);
-  sim::Task<DbClaimReply> claim(DbClaim request);
-  sim::Task<DbDeleteReply> erase(DbDelete request);
-  sim::Task<DbCommitReply> commit(DbCommit request);
-  sim::Task<DbAbortReply> abort(DbAbort request);
-  sim::Task<DbReadLogReply> read_log(DbReadLog request);
-  sim::Task<DbSlotReply> slot_get(DbSlotGet request);
-  sim::Task<DbSlotReply> slot_advance(DbSlotAdvance request);
-  sim::Task<DbSlotReply> slot_create(DbSlotCreate request);
-  sim::Task<DbReplicateReply> replicate(DbReplicate request);
+  // Request handlers take the request by reference: it lives in the serving coroutine
+  // until the reply is sent (sim::Context::serve).
+  sim::Task<DbBeginReply> begin(DbBegin& request);
+  sim::Task<DbInsertReply> insert(DbInsert& request);
+  sim::Task<DbSelectReply> select(DbSelect& request);
+  sim::Task<DbUpdateReply> update(DbUpdate& request);
+  sim::Task<DbClaimReply> claim(DbClaim& request);
+  sim::Task<DbDeleteReply> erase(DbDelete& request);
+  sim::Task<DbCommitReply> commit(DbCommit& request);
+  sim::Task<DbAbortReply> abort(DbAbort& request);
+  sim::Task<DbReadLogReply> read_log(DbReadLog& request);
+  sim::Task<DbSlotReply> slot_get(DbSlotGet& request);
+  sim::Task<DbSlotReply> slot_advance(DbSlotAdvance& request);
+  sim::Task<DbSlotReply> slot_create(DbSlotCreate& request);
+  sim::Task<DbReplicateReply> replicate(DbReplicate& request);
   sim::Task<DbPingReply> ping(DbPing request);
 
   // Replays one log record into the volatile state (recovery, and a standby receiving it).

@@ -133,14 +133,18 @@ class Context {
   // Calls `to` with `request`. Completes with the reply; with `refused` when `to` is
   // down (the request was certainly not applied); or with `unknown` when no reply
   // came within `timeout` (the request may or may not have been applied).
-  template <typename Request, typename Token = use_task_t>
-  auto call(NodeId to, Request request, Duration timeout, Token&& token = {}) {
+  // The operation keeps its own copy of the request (moved in from an rvalue).
+  template <typename RequestArg, typename Token = use_task_t>
+  auto call(NodeId to, RequestArg&& request, Duration timeout, Token&& token = {}) {
+    using Request = std::remove_cvref_t<RequestArg>;
     using Reply = typename Request::Reply;
     return boost::asio::async_initiate<Token, void(RpcResult<Reply>)>(CallInitiation<Request>{this}, token, to,
-                                                                      std::move(request), timeout);
+                                                                      std::forward<RequestArg>(request), timeout);
   }
 
   // Serves requests of type `Request`: each one runs `handler` as its own root coroutine.
+  // The request handed to the handler lives until the handler's task completes (in the
+  // serving coroutine), so a handler coroutine may take it by reference.
   template <typename Request, typename Handler>
   void serve(Handler handler) {
     auto service =
@@ -201,16 +205,67 @@ class Context {
   void refuse_call_remote(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call);
   std::coroutine_handle<> adopt(Task<void> task);
 
+  // A message of a call: its request, or its reply to one incarnation of the caller.
+  class CallMessage : public detail::Message {
+   protected:
+    CallMessage(NodeId from, NodeId to, std::string_view kind, std::uint64_t kind_digest,
+                std::uint32_t caller_incarnation, std::uint64_t call)
+        : Message(from, to, kind, kind_digest), caller_incarnation_(caller_incarnation), call_(call) {}
+    CallMessage(const CallMessage&) = default;
+
+    std::uint32_t caller_incarnation_;
+    std::uint64_t call_;
+  };
+
+  template <typename Request>
+  class RequestMessage final : public CallMessage {
+   public:
+    RequestMessage(NodeId from, NodeId to, std::uint32_t caller_incarnation, std::uint64_t call, Request&& request)
+        : CallMessage(from, to, Request::rpc_name, kind_digest, caller_incarnation, call),
+          request_(std::move(request)) {}
+
+   private:
+    static constexpr std::uint64_t kind_digest = Trace::digest(Request::rpc_name);
+    void deliver(Context& server) override {
+      server.dispatch<Request>(from(), caller_incarnation_, call_, std::move(request_));
+    }
+    std::unique_ptr<Message> copy() const override { return std::unique_ptr<Message>(new RequestMessage(*this)); }
+    RequestMessage(const RequestMessage&) = default;
+
+    Request request_;
+  };
+
+  template <typename Request>
+  class ReplyMessage final : public CallMessage {
+   public:
+    using Reply = typename Request::Reply;
+    ReplyMessage(NodeId from, NodeId to, std::uint32_t caller_incarnation, std::uint64_t call, Reply&& reply)
+        : CallMessage(from, to, Request::rpc_name, kind_digest, caller_incarnation, call), reply_(std::move(reply)) {}
+
+   private:
+    static constexpr std::uint64_t kind_digest = Trace::digest(Request::rpc_name);
+    void deliver(Context& client) override {
+      if (client.incarnation() != caller_incarnation_) return;  // the caller crashed meanwhile
+      // A duplicated reply finds the call already finished, and finish_call ignores it
+      // without reading the reply.
+      client.finish_call(call_, RpcStatus::ok, &reply_);
+    }
+    std::unique_ptr<Message> copy() const override { return std::unique_ptr<Message>(new ReplyMessage(*this)); }
+    ReplyMessage(const ReplyMessage&) = default;
+
+    Reply reply_;
+  };
+
   template <typename Request>
   void start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to, Request&& request, Duration timeout);
   template <typename Request>
   void dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, Request&& request);
   template <typename Request>
   Task<void> serve_one(detail::Service<Request>& service, NodeId caller, std::uint32_t caller_incarnation,
-                       std::uint64_t call, Request request);
-  template <typename Reply>
-  void send_reply(std::string_view kind, NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call,
-                  Reply reply);
+                       std::uint64_t call, Request&& arriving);
+  template <typename Request>
+  void send_reply(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call, typename Request::Reply&& reply);
+  bool lose_response(std::string_view kind);
 
   Simulation& simulation_;
   NodeId node_;
@@ -242,13 +297,14 @@ void Context::start_call(std::unique_ptr<detail::PendingCall> pending, NodeId to
     refuse_call(call, to);
     return;
   }
-  const NodeId caller = node_;
-  const std::uint32_t caller_incarnation = incarnation_;
-  // The request travels inside the delivery (a duplicated message carries a copy).
-  simulation_.send(node_, to, Request::rpc_name, MessageRole::request,
-                   [caller, caller_incarnation, call, request = std::move(request)](Context& server) mutable {
-                     server.dispatch<Request>(caller, caller_incarnation, call, std::move(request));
-                   });
+  // The request travels inside the message (a duplicated message carries a copy).
+  // Naming the serving side here instantiates it now: reached only through the
+  // message's virtual function, it would be instantiated with the vtable at the end of
+  // the translation unit, where g++ 12 warns (-Wsubobject-linkage) about the serving
+  // coroutine's frame when the request type is in an anonymous namespace.
+  static_cast<void>(&Context::dispatch<Request>);
+  simulation_.send(MessageRole::request,
+                   std::make_unique<RequestMessage<Request>>(node_, to, incarnation_, call, std::move(request)));
 }
 
 template <typename Request>
@@ -262,31 +318,25 @@ void Context::dispatch(NodeId caller, std::uint32_t caller_incarnation, std::uin
     return;
   }
   auto& service = static_cast<detail::Service<Request>&>(*found->second);
-  // Started at once: this runs from the delivery event, not from inside a coroutine.
+  // Started at once: this runs from the delivery event, not from inside a coroutine,
+  // and the coroutine takes the request before the message that carried it is gone.
   adopt(serve_one<Request>(service, caller, caller_incarnation, call, std::move(request))).resume();
 }
 
 template <typename Request>
 Task<void> Context::serve_one(detail::Service<Request>& service, NodeId caller, std::uint32_t caller_incarnation,
-                              std::uint64_t call, Request request) {
+                              std::uint64_t call, Request&& arriving) {
+  Request request = std::move(arriving);  // before the first suspension (see dispatch)
   typename Request::Reply reply = co_await service.handler(std::move(request));
-  send_reply(Request::rpc_name, caller, caller_incarnation, call, std::move(reply));
+  send_reply<Request>(caller, caller_incarnation, call, std::move(reply));
 }
 
-template <typename Reply>
-void Context::send_reply(std::string_view kind, NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call,
-                         Reply reply) {
-  if (simulation_.network().take_lost_response(node_)) {
-    simulation_.trace().record(now(), name(), "lose-response", kind);
-    return;
-  }
-  simulation_.send(node_, caller, kind, MessageRole::reply,
-                   [caller_incarnation, call, reply = std::move(reply)](Context& client) mutable {
-                     if (client.incarnation() != caller_incarnation) return;  // the caller crashed meanwhile
-                     // A duplicated reply finds the call already finished, and finish_call
-                     // ignores it without reading the reply.
-                     client.finish_call(call, RpcStatus::ok, &reply);
-                   });
+template <typename Request>
+void Context::send_reply(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call,
+                         typename Request::Reply&& reply) {
+  if (lose_response(Request::rpc_name)) return;
+  simulation_.send(MessageRole::reply,
+                   std::make_unique<ReplyMessage<Request>>(node_, caller, caller_incarnation, call, std::move(reply)));
 }
 
 }  // namespace faultline::sim

@@ -68,8 +68,23 @@ class EventQueue {
     } else {
       auto* boxed = ::new (box_allocate(sizeof(Callable))) Callable(std::forward<F>(callable));
       std::memcpy(payload.storage, &boxed, sizeof(boxed));
-      payload.invoke = &invoke_boxed<Callable>;
+      payload.invoke = &invoke_heap<Callable, &box_delete<Callable>>;
     }
+    push_key(at, slot);
+    return slot;
+  }
+
+  // Queues an object made with `new` (usually pooled) that runs once, by its call
+  // operator, and is then deleted; one discarded or cancelled is deleted unrun. `Owned`
+  // may be a base class with a virtual destructor: one instantiation then serves every
+  // type derived from it (the messages in flight).
+  template <typename Owned>
+  std::uint32_t push_owned(Instant at, Owner owner, Owned* object) {
+    const std::uint32_t slot = allocate_slot();
+    Payload& payload = slots_[slot];
+    payload.owner = owner;
+    std::memcpy(payload.storage, &object, sizeof(object));
+    payload.invoke = &invoke_heap<Owned, &owned_delete<Owned>>;
     push_key(at, slot);
     return slot;
   }
@@ -155,20 +170,26 @@ class EventQueue {
   static void invoke_inline(void* storage, Action action) {
     if (action == Action::run) (*std::launder(static_cast<Callable*>(storage)))();
   }
-  template <typename Callable>
-  static void invoke_boxed(void* storage, Action action) {
-    Callable* boxed = nullptr;
-    std::memcpy(&boxed, storage, sizeof(boxed));
+  // An event on the heap (a box, or an owned object): run once, then deleted by
+  // `Delete`; or deleted unrun.
+  template <typename Object, void (*Delete)(Object*) noexcept>
+  static void invoke_heap(void* storage, Action action) {
+    Object* object = nullptr;
+    std::memcpy(&object, storage, sizeof(object));
     if (action == Action::run) {
       // Delete even if the callable throws: a programmer error propagates, but it must not leak.
       struct Deleter {
-        Callable* pointer;
-        ~Deleter() { box_delete(pointer); }
-      } deleter{boxed};
-      (*boxed)();
+        Object* pointer;
+        ~Deleter() { Delete(pointer); }
+      } deleter{object};
+      (*object)();
     } else {
-      box_delete(boxed);
+      Delete(object);
     }
+  }
+  template <typename Owned>
+  static void owned_delete(Owned* object) noexcept {
+    delete object;
   }
 
   // Boxes come from the thread's frame pool (the queue lives and dies on one thread).

@@ -26,6 +26,7 @@
 namespace faultline::sim {
 
 class Context;
+class Simulation;
 
 enum class NodeState { up, down, paused };
 enum class MessageRole { request, reply };
@@ -57,6 +58,59 @@ struct CallTimeout {
   NodeId node = 0;
   std::uint32_t incarnation = 0;
 };
+
+namespace detail {
+
+// A message in flight: its ends, its kind and a typed payload that the receiving
+// incarnation takes at delivery. The event queue owns it from send to arrival (or to
+// its discard, when the receiver is down by then). The typed part is small: sending,
+// tracing and the network's verdicts are one function for every message type.
+class Message : public Pooled {
+ public:
+  Message(NodeId from, NodeId to, std::string_view kind, std::uint64_t kind_digest)
+      : from_(from), to_(to), kind_(kind), kind_digest_(kind_digest) {}
+  virtual ~Message() = default;
+
+  NodeId from() const { return from_; }
+  NodeId to() const { return to_; }
+  std::string_view kind() const { return kind_; }
+
+  // The arrival event (the queue runs it, then deletes the message).
+  void operator()();
+
+ protected:
+  Message(const Message&) = default;
+  Message& operator=(const Message&) = delete;
+
+ private:
+  friend class faultline::sim::Simulation;
+  // Hands the payload to the receiver (the last use of the message).
+  virtual void deliver(Context& receiver) = 0;
+  // A duplicate: the same message, with a copy of the payload.
+  virtual std::unique_ptr<Message> copy() const = 0;
+
+  Simulation* simulation_ = nullptr;  // set when sent
+  NodeId from_;
+  NodeId to_;
+  std::string_view kind_;  // a literal, or a string that outlives the simulation
+  std::uint64_t kind_digest_;
+  std::uint64_t id_ = 0;  // set when sent; a duplicate keeps it
+};
+
+// A message whose payload is a callable taking the receiver's Context.
+template <typename Deliver>
+class CallableMessage final : public Message {
+ public:
+  CallableMessage(NodeId from, NodeId to, std::string_view kind, Deliver deliver)
+      : Message(from, to, kind, Trace::digest(kind)), deliver_(std::move(deliver)) {}
+
+ private:
+  void deliver(Context& receiver) override { deliver_(receiver); }
+  std::unique_ptr<Message> copy() const override { return std::unique_ptr<Message>(new CallableMessage(*this)); }
+  Deliver deliver_;
+};
+
+}  // namespace detail
 
 // Counts of every named point reached, for coverage and for the explorer.
 struct PointCoverage {
@@ -117,10 +171,16 @@ class Simulation {
   void begin_liveness();
   bool in_liveness() const { return liveness_; }
 
-  // Messaging: `deliver(Context&)` runs on the receiving node's current incarnation
-  // after the sampled latency, unless the message is lost or crosses a partition.
+  // Messaging: a message is delivered to the receiving node's current incarnation
+  // after the sampled latency, unless it is lost or crosses a partition; the network
+  // may also deliver it twice.
+  void send(MessageRole role, std::unique_ptr<detail::Message> message);
+  // The same, with `deliver(Context&)` as the payload.
   template <typename Deliver>
-  void send(NodeId from, NodeId to, std::string_view kind, MessageRole role, Deliver&& deliver);
+  void send(NodeId from, NodeId to, std::string_view kind, MessageRole role, Deliver&& deliver) {
+    send(role, std::make_unique<detail::CallableMessage<std::decay_t<Deliver>>>(from, to, kind,
+                                                                                std::forward<Deliver>(deliver)));
+  }
 
   Network& network() { return network_; }
   Trace& trace() { return trace_; }
@@ -165,18 +225,22 @@ class Simulation {
   // A named point: its count in the coverage map (made at its first hit; map nodes never
   // move), and the faults planned at its hits.
   struct Point {
+    std::uint64_t digest = 0;  // Trace::digest(name)
     std::uint64_t* hits = nullptr;
     std::vector<ArmedPoint> armed;
   };
 
+  friend class detail::Message;
+
   void boot(NodeId node);
   void rethrow_failure();
-  // Records a message step ("send", "deliver", "drop") with the nodes' cached digests.
-  void record_message(std::string_view step, std::uint64_t step_digest, NodeId at, NodeId peer, std::string_view kind,
-                      std::uint64_t message) {
-    trace_.fold_record(now_, nodes_[at].name_digest, step_digest, Trace::digest(kind), nodes_[peer].name_digest,
-                       message);
-    if (trace_.capturing()) trace_.keep(now_, nodes_[at].name, step, kind, nodes_[peer].name, message);
+  void arrive(detail::Message& message);
+  // Records a message step ("send", "deliver", "drop") with the cached digests.
+  void record_message(std::string_view step, std::uint64_t step_digest, NodeId at, NodeId peer,
+                      const detail::Message& message) {
+    trace_.fold_record(now_, nodes_[at].name_digest, step_digest, message.kind_digest_, nodes_[peer].name_digest,
+                       message.id_);
+    if (trace_.capturing()) trace_.keep(now_, nodes_[at].name, step, message.kind_, nodes_[peer].name, message.id_);
   }
 
   SimulationConfig config_;
@@ -209,36 +273,10 @@ class Simulation {
 
 #include "faultline/sim/context.h"
 
-namespace faultline::sim {
+namespace faultline::sim::detail {
 
-template <typename Deliver>
-void Simulation::send(NodeId from, NodeId to, std::string_view kind, MessageRole role, Deliver&& deliver) {
-  const std::uint64_t message = next_id();
-  static constexpr std::uint64_t send_digest = Trace::digest("send");
-  static constexpr std::uint64_t drop_digest = Trace::digest("drop");
-  static constexpr std::uint64_t deliver_digest = Trace::digest("deliver");
-  record_message("send", send_digest, from, to, kind, message);
-  trace_.fold(role == MessageRole::request ? std::uint64_t{1} : std::uint64_t{2});
-  if (network_.blocked(from, to) || network_.sample_loss(rng_)) {
-    record_message("drop", drop_digest, from, to, kind, message);
-    return;
-  }
-  const auto delivery = [this, from, to, kind, message](auto&& payload) {
-    return [this, from, to, kind, message, deliver = std::forward<decltype(payload)>(payload)]() mutable {
-      if (network_.blocked(from, to)) {
-        record_message("drop", drop_digest, to, from, kind, message);
-        return;
-      }
-      record_message("deliver", deliver_digest, to, from, kind, message);
-      Context* receiver = context(to);
-      assert(receiver != nullptr);
-      deliver(*receiver);
-    };
-  };
-  // A duplicate carries a copy of the payload; the last (usually only) copy takes it.
-  if (network_.sample_duplicate(rng_))
-    schedule(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation}, delivery(std::as_const(deliver)));
-  schedule(now_ + network_.sample_latency(rng_), Owner{to, any_incarnation}, delivery(std::forward<Deliver>(deliver)));
+inline void Message::operator()() {
+  simulation_->arrive(*this);
 }
 
-}  // namespace faultline::sim
+}  // namespace faultline::sim::detail

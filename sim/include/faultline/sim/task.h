@@ -240,8 +240,10 @@ class OperationAwaiter {
   using Value = typename CompletionValue<Signature...>::type;
   using Result = std::conditional_t<sizeof...(Signature) == 0, void, Value>;
 
-  OperationAwaiter(Initiation initiation, ArgsTuple args)
-      : initiation_(std::move(initiation)), args_(std::move(args)) {}
+  // The arguments are stored as the initiation will take them (decayed), built in place.
+  template <typename InitiationArg, typename... InitArgs>
+  explicit OperationAwaiter(InitiationArg&& initiation, InitArgs&&... args)
+      : initiation_(std::forward<InitiationArg>(initiation)), args_(std::forward<InitArgs>(args)...) {}
 
   struct Handler {
     OperationAwaiter* self;
@@ -293,6 +295,6 @@ struct boost::asio::async_result<faultline::sim::use_task_t, void(Args...)> {
   static auto initiate(Initiation&& initiation, faultline::sim::use_task_t, InitArgs&&... args) {
     using ArgsTuple = std::tuple<std::decay_t<InitArgs>...>;
     return faultline::sim::detail::OperationAwaiter<std::decay_t<Initiation>, ArgsTuple, Args...>(
-        std::forward<Initiation>(initiation), ArgsTuple(std::forward<InitArgs>(args)...));
+        std::forward<Initiation>(initiation), std::forward<InitArgs>(args)...);
   }
 };
