@@ -191,8 +191,7 @@ void Broker::serve() {
   context_.serve<CommitOffset>([this](CommitOffset&& request) { return commit_offset(request); });
   context_.serve<FetchOffset>([this](FetchOffset&& request) { return fetch_offset(request); });
   context_.serve<InitTransactions>([this](InitTransactions&& request) { return init_transactions(request); });
-  context_.serve<EndTransaction>(
-      [this](EndTransaction&& request) { return end_transaction_request(request); });
+  context_.serve<EndTransaction>([this](EndTransaction&& request) { return end_transaction_request(request); });
 }
 
 sim::Task<ProduceReply> Broker::produce(Produce& request) {
