@@ -182,7 +182,11 @@ sim::Task<EndTransactionReply> Broker::end_transaction_request(EndTransaction& r
 }
 
 sim::DurableLog<StoredRecord>& Broker::partition_log(std::string_view topic, std::uint32_t partition) {
-  return context_.disk().get<sim::DurableLog<StoredRecord>>(log_name(topic, partition));
+  for (const OpenLog& open : open_logs_)
+    if (open.partition == partition && open.topic == topic) return *open.log;
+  auto& log = context_.disk().get<sim::DurableLog<StoredRecord>>(log_name(topic, partition));
+  open_logs_.push_back(OpenLog{std::string(topic), partition, &log});
+  return log;
 }
 
 void Broker::serve() {

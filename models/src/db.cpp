@@ -64,8 +64,15 @@ Database::Database(sim::Context& context, DbSettings settings)
 }
 
 Database::TableId Database::table_id(std::string_view name) {
+  // Table names are short: compared here rather than by a call to memcmp per table.
+  const auto same = [name](std::string_view table) {
+    if (table.size() != name.size()) return false;
+    for (std::size_t index = 0; index < name.size(); ++index)
+      if (table[index] != name[index]) return false;
+    return true;
+  };
   for (TableId index = 0; index < tables_.size(); ++index)
-    if (tables_[index]->name == name) return index;
+    if (same(tables_[index]->name)) return index;
   tables_.push_back(std::make_unique<Table>(Table{.name = std::string(name)}));
   return static_cast<TableId>(tables_.size() - 1);
 }
@@ -325,8 +332,7 @@ sim::Task<DbInsertReply> Database::insert(DbInsert& request) {
   request.row.id = id;
   request.row.writer_tx = request.tx;
   if (tx->writes.empty()) tx->writes.reserve(transaction_writes_expected);
-  tx->writes.push_back(
-      PendingWrite{table_index, Write{WriteKind::insert, std::move(request.table), std::move(request.row)}});
+  tx->writes.emplace_back(table_index, WriteKind::insert, std::move(request.table), std::move(request.row));
   table.row_locks.emplace(id, request.tx);
   tx->locks.emplace_back(table_index, id);
   co_return DbInsertReply{.ok = true, .id = id};
@@ -434,7 +440,7 @@ sim::Task<DbUpdateReply> Database::update(DbUpdate& request) {
     co_return DbUpdateReply{.ok = true, .affected = 0};
   if (tx->writes.empty()) tx->writes.reserve(transaction_writes_expected);
   PendingWrite& pending =
-      tx->writes.emplace_back(PendingWrite{table_index, Write{WriteKind::update, std::move(request.table), *current}});
+      tx->writes.emplace_back(table_index, WriteKind::update, std::move(request.table), Row(*current));
   pending.write.row.state = request.new_state;
   pending.write.row.writer_tx = request.tx;
   co_return DbUpdateReply{.ok = true, .affected = 1};
@@ -461,8 +467,7 @@ sim::Task<DbClaimReply> Database::claim(DbClaim& request) {
   current.lease_expiry = request.lease_expiry;
   current.writer_tx = request.tx;
   const std::int64_t fencing_token = current.fencing_token;
-  tx->writes.push_back(
-      PendingWrite{table_index, Write{WriteKind::update, std::move(request.table), std::move(current)}});
+  tx->writes.emplace_back(table_index, WriteKind::update, std::move(request.table), std::move(current));
   co_return DbClaimReply{.ok = true, .affected = 1, .fencing_token = fencing_token};
 }
 
@@ -475,8 +480,7 @@ sim::Task<DbDeleteReply> Database::erase(DbDelete& request) {
   if (tx == nullptr) co_return DbDeleteReply{.error = "transaction aborted while waiting for a lock"};
   const Row* current = visible(*tx, request.tx, table_index, request.id);
   if (current == nullptr) co_return DbDeleteReply{.ok = true, .affected = 0};
-  Row erased = *current;
-  tx->writes.push_back(PendingWrite{table_index, Write{WriteKind::erase, std::move(request.table), std::move(erased)}});
+  tx->writes.emplace_back(table_index, WriteKind::erase, std::move(request.table), Row(*current));
   co_return DbDeleteReply{.ok = true, .affected = 1};
 }
 

@@ -248,6 +248,14 @@ class Broker {
   };
 
   sim::DurableLog<StoredRecord>& partition_log(std::string_view topic, std::uint32_t partition);
+  // The partition logs this incarnation has opened (the disk outlives it): found by a
+  // short scan instead of a name built and looked up per request.
+  struct OpenLog {
+    std::string topic;
+    std::uint32_t partition = 0;
+    sim::DurableLog<StoredRecord>* log = nullptr;
+  };
+  std::vector<OpenLog> open_logs_;
   bool current_session(std::uint64_t producer_id) const;
   // Records `marker` for the open transaction of `producer_id` and writes its markers.
   sim::Task<void> end_transaction(std::uint64_t producer_id, RecordKind marker);

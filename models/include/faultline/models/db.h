@@ -370,6 +370,9 @@ class Database {
   };
   // A statement's write, with the index of its table.
   struct PendingWrite {
+    // Built in place in the transaction's list: the row is moved once.
+    PendingWrite(TableId table, WriteKind kind, std::string&& table_name, Row&& row)
+        : table(table), write{kind, std::move(table_name), std::move(row)} {}
     TableId table = 0;
     Write write;
   };
