@@ -199,7 +199,10 @@ void Database::finish(std::uint64_t tx) {
   for (const auto& [table, id] : found->second.locks) {
     auto& row_locks = tables_[table]->row_locks;
     const auto lock = row_locks.find(id);
-    if (lock != row_locks.end() && lock->second == tx) row_locks.erase(lock);
+    if (lock != row_locks.end() && lock->second == tx) {
+      row_locks.erase(lock);
+      wake_lock_waiters(table, id);
+    }
   }
   if (found->second.isolation == Isolation::snapshot) --snapshot_transactions_;
   transactions_.erase(found);
@@ -249,8 +252,33 @@ sim::Task<bool> Database::lock_row(std::uint64_t tx, TableId table, std::int64_t
     }
     if (lock->second == tx) co_return true;
     if (skip || context_.now() >= deadline) co_return false;
-    co_await context_.sleep(settings_.lock_poll);
+    co_await wait_for_lock(table, id, deadline);
   }
+}
+
+void Database::LockWaitAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  wait.waiter = waiter;
+  sim::Context& context = database.context_;
+  wait.deadline_event = context.simulation().schedule(deadline, context.owner(), [this] {
+    database.forget_lock_wait(wait);
+    wait.waiter.resume();
+  });
+  database.lock_waits_.push_back(&wait);
+}
+
+void Database::forget_lock_wait(const LockWait& wait) {
+  lock_waits_.erase(std::find(lock_waits_.begin(), lock_waits_.end(), &wait));
+}
+
+void Database::wake_lock_waiters(TableId table, std::int64_t id) {
+  auto& simulation = context_.simulation();
+  std::erase_if(lock_waits_, [&](LockWait* wait) {
+    if (wait->table != table || wait->id != id) return false;
+    // Each waiter looks again from an event of its own, in the order they began to wait.
+    simulation.cancel(wait->deadline_event);
+    simulation.schedule(context_.now(), context_.owner(), [waiter = wait->waiter] { waiter.resume(); });
+    return true;
+  });
 }
 
 sim::Task<void> Database::reap_idle_transactions() {

@@ -90,6 +90,79 @@ TEST(DatabaseLocks, ConcurrentConditionalUpdatesOfOneRowLetOnlyOneClaimSucceed) 
   EXPECT_EQ(world.durable_rows("orders").at(record.ids.front()).state, 1);
 }
 
+// A statement waiting for a row lock takes it the moment the holder ends (it is woken,
+// it does not poll), and gives up at the lock timeout when the holder never ends.
+struct LockWaitRecord {
+  std::vector<std::int64_t> ids;
+  std::optional<DbResult<std::uint32_t>> waiting_update;
+  sim::Instant holder_commit_answered;
+  sim::Instant waiting_update_sent;
+  sim::Instant waiting_update_answered;
+};
+
+sim::Task<void> lock_holder(sim::Context& context, sim::NodeId database, LockWaitRecord& record,
+                            sim::Instant commit_at) {
+  DbClient db(context, database, client_timeout);
+  co_await sleep_until(context, at_millis(20));
+  DbTransaction tx = co_await begin_transaction(db);
+  co_await tx.update("orders", record.ids.front(), 1, std::nullopt);
+  co_await sleep_until(context, commit_at);
+  co_await tx.commit();
+  record.holder_commit_answered = context.now();
+}
+
+sim::Task<void> lock_waiter(sim::Context& context, sim::NodeId database, LockWaitRecord& record) {
+  DbClient db(context, database, client_timeout);
+  co_await sleep_until(context, at_millis(30));
+  DbTransaction tx = co_await begin_transaction(db);
+  record.waiting_update_sent = context.now();
+  record.waiting_update = co_await tx.update("orders", record.ids.front(), 2, std::nullopt);
+  record.waiting_update_answered = context.now();
+  co_await tx.commit();
+}
+
+// A sync latency off the millisecond grid, so a waiter that polled every millisecond
+// would answer later than the holder's commit.
+WorldOptions off_grid_sync() {
+  return WorldOptions{.config =
+                          test_support::fixed_latency_config(sim::Duration::millis(1), sim::Duration::micros(1'300))};
+}
+
+TEST(DatabaseLocks, AWaitingStatementTakesTheLockTheMomentItsHolderCommits) {
+  LockWaitRecord record;
+  ModelWorld world(off_grid_sync());
+  world.spawn(commit_orders(world.client_context(), world.db, 1, record.ids));
+  world.spawn(lock_holder(world.client_context(), world.db, record, at_millis(40)));
+  world.spawn(lock_waiter(world.client_context(), world.db, record));
+  world.run_for(sim::Duration::millis(200));
+
+  ASSERT_TRUE(record.waiting_update.has_value());
+  EXPECT_TRUE(record.waiting_update->ok());
+  EXPECT_EQ(record.waiting_update->value, 1u);
+  // Both replies leave the database at the instant the commit releases the lock, and
+  // the latency is fixed: they arrive together.
+  EXPECT_GT(record.holder_commit_answered, at_millis(40));
+  EXPECT_EQ(record.waiting_update_answered, record.holder_commit_answered);
+  EXPECT_EQ(world.durable_rows("orders").at(record.ids.front()).state, 2);
+}
+
+TEST(DatabaseLocks, AWaitingStatementGivesUpAtTheLockTimeout) {
+  LockWaitRecord record;
+  WorldOptions options = off_grid_sync();
+  options.db.lock_timeout = sim::Duration::millis(20);  // shorter than the clients' call timeout
+  ModelWorld world(options);
+  world.spawn(commit_orders(world.client_context(), world.db, 1, record.ids));
+  world.spawn(lock_holder(world.client_context(), world.db, record, at_millis(300)));
+  world.spawn(lock_waiter(world.client_context(), world.db, record));
+  world.run_for(sim::Duration::millis(400));
+
+  ASSERT_TRUE(record.waiting_update.has_value());
+  EXPECT_EQ(record.waiting_update->outcome, Outcome::failed) << "the lock was held past the timeout";
+  // It reaches the database 1 ms after it is sent, waits 20 ms, and is answered 1 ms later.
+  EXPECT_EQ(record.waiting_update_answered - record.waiting_update_sent, sim::Duration::millis(1 + 20 + 1));
+  EXPECT_EQ(world.durable_rows("orders").at(record.ids.front()).state, 1) << "the holder's update commits";
+}
+
 struct SkipLockedRecord {
   std::vector<std::int64_t> ids;
   std::vector<std::int64_t> first_batch;

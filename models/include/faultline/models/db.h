@@ -30,6 +30,7 @@
 #pragma once
 
 #include <boost/container/small_vector.hpp>
+#include <coroutine>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -325,7 +326,9 @@ struct DbSettings {
   std::int64_t sequence_cache = 32;  // ids logged ahead, like PostgreSQL's sequence log_cnt
   CommitMode commit = CommitMode::synchronous;
   sim::Duration wal_writer_interval = sim::Duration::millis(10);  // asynchronous commit: how often the log is synced
+  // A statement waits this long for a row lock (woken as soon as the holder ends).
   sim::Duration lock_timeout = sim::Duration::millis(100);
+  // How often an insert waiting on another transaction's uncommitted unique key checks again.
   sim::Duration lock_poll = sim::Duration::millis(1);
   DbCluster* cluster = nullptr;                                   // null: a single database, no standby
   sim::Duration replication_interval = sim::Duration::millis(1);  // how often an idle primary looks for news
@@ -403,6 +406,28 @@ class Database {
   const Row* visible(const Transaction& tx, std::uint64_t tx_id, TableId table, std::int64_t id) const;
   // Waits for the row lock; false on timeout or when the row is locked and `skip` is set.
   sim::Task<bool> lock_row(std::uint64_t tx, TableId table, std::int64_t id, bool skip);
+  // A statement waiting for a row lock: woken when the transaction holding it ends, or
+  // at its deadline, whichever comes first (like a lock wait in PostgreSQL, which
+  // sleeps on the holder's transaction instead of polling).
+  struct LockWait {
+    TableId table = 0;
+    std::int64_t id = 0;
+    std::coroutine_handle<> waiter;
+    std::uint32_t deadline_event = 0;
+  };
+  struct LockWaitAwaiter {
+    Database& database;
+    LockWait wait;
+    sim::Instant deadline;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> waiter);
+    void await_resume() const noexcept {}
+  };
+  LockWaitAwaiter wait_for_lock(TableId table, std::int64_t id, sim::Instant deadline) {
+    return LockWaitAwaiter{*this, LockWait{.table = table, .id = id}, deadline};
+  }
+  void wake_lock_waiters(TableId table, std::int64_t id);
+  void forget_lock_wait(const LockWait& wait);
   sim::Task<void> reap_idle_transactions();
   sim::Task<void> write_wal_in_background();
 
@@ -437,6 +462,9 @@ class Database {
   std::uint64_t decodable_lsn() const;
 
   sim::Context& context_;
+  // The statements waiting for row locks, in the order they began to wait (each lives
+  // in its waiting coroutine's frame).
+  std::vector<LockWait*> lock_waits_;
   DbSettings settings_;
   sim::DurableLog<WalRecord>& wal_;
   sim::DurableLog<SlotRecord>& slots_log_;
