@@ -90,7 +90,7 @@ void Database::apply(TableId table_id, WriteKind kind, Row&& row, std::uint64_t 
   const bool erased = kind == WriteKind::erase;
   // Old versions are kept only while a snapshot transaction might still read them.
   if (snapshot_transactions_ == 0) versions.clear();
-  const Row& latest = versions.emplace_back(Version{commit_sequence, erased, std::move(row)}).row;
+  const Row& latest = versions.emplace_back(commit_sequence, erased, std::move(row)).row;
   if (!erased) {
     insert_id(table.by_state[latest.state], latest.id);
     if (!latest.unique_key.empty()) table.by_unique_key[latest.unique_key] = latest.id;

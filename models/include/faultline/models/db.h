@@ -357,6 +357,9 @@ class Database {
   using TableId = std::uint32_t;
   // One committed version of a row; `commit_sequence` orders commits for snapshots.
   struct Version {
+    // Built in place in the row's version list: the row is moved once.
+    Version(std::uint64_t commit_sequence, bool erased, Row&& row)
+        : commit_sequence(commit_sequence), erased(erased), row(std::move(row)) {}
     std::uint64_t commit_sequence = 0;
     bool erased = false;
     Row row;
