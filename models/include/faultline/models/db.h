@@ -368,9 +368,12 @@ class Database {
     std::string name;
     // Oldest version first; a row has one version unless a snapshot transaction is open.
     std::map<std::int64_t, boost::container::small_vector<Version, 1>> rows;
-    std::map<std::int64_t, std::vector<std::int64_t>> by_state;  // ids ascending, latest committed versions only
-    std::map<std::string, std::int64_t> by_unique_key;           // latest committed versions only
-    std::unordered_map<std::int64_t, std::uint64_t> row_locks;   // row -> holding transaction (lookup only)
+    // Ids by state, latest committed versions only. A set, not a sorted vector: a relay
+    // behind a long backlog marks the oldest pending row sent, and erasing from the front
+    // of a vector of thousands of ids made each commit cost as much as the backlog.
+    std::map<std::int64_t, std::set<std::int64_t>> by_state;
+    std::map<std::string, std::int64_t> by_unique_key;          // latest committed versions only
+    std::unordered_map<std::int64_t, std::uint64_t> row_locks;  // row -> holding transaction (lookup only)
     std::int64_t next_id = 1;
     std::int64_t logged_high = 0;
   };
