@@ -205,52 +205,55 @@ class Context {
   void refuse_call_remote(NodeId caller, std::uint32_t caller_incarnation, std::uint64_t call);
   std::coroutine_handle<> adopt(Task<void> task);
 
-  // A message of a call: its request, or its reply to one incarnation of the caller.
+  // A message of a call of `Request`: the request, or the reply to one incarnation of
+  // the caller. Its kind is the request's name, digested once per type.
+  template <typename Request>
   class CallMessage : public detail::Message {
    protected:
-    CallMessage(NodeId from, NodeId to, std::string_view kind, std::uint64_t kind_digest,
-                std::uint32_t caller_incarnation, std::uint64_t call)
-        : Message(from, to, kind, kind_digest), caller_incarnation_(caller_incarnation), call_(call) {}
+    CallMessage(NodeId from, NodeId to, std::uint32_t caller_incarnation, std::uint64_t call)
+        : Message(from, to, Request::rpc_name, kind_digest), caller_incarnation_(caller_incarnation), call_(call) {}
     CallMessage(const CallMessage&) = default;
 
+    static constexpr std::uint64_t kind_digest = Trace::digest(Request::rpc_name);
     std::uint32_t caller_incarnation_;
     std::uint64_t call_;
   };
 
   template <typename Request>
-  class RequestMessage final : public CallMessage {
+  class RequestMessage final : public CallMessage<Request> {
    public:
     RequestMessage(NodeId from, NodeId to, std::uint32_t caller_incarnation, std::uint64_t call, Request&& request)
-        : CallMessage(from, to, Request::rpc_name, kind_digest, caller_incarnation, call),
-          request_(std::move(request)) {}
+        : CallMessage<Request>(from, to, caller_incarnation, call), request_(std::move(request)) {}
 
    private:
-    static constexpr std::uint64_t kind_digest = Trace::digest(Request::rpc_name);
     void deliver(Context& server) override {
-      server.dispatch<Request>(from(), caller_incarnation_, call_, std::move(request_));
+      server.dispatch<Request>(this->from(), this->caller_incarnation_, this->call_, std::move(request_));
     }
-    std::unique_ptr<Message> copy() const override { return std::unique_ptr<Message>(new RequestMessage(*this)); }
+    std::unique_ptr<detail::Message> copy() const override {
+      return std::unique_ptr<detail::Message>(new RequestMessage(*this));
+    }
     RequestMessage(const RequestMessage&) = default;
 
     Request request_;
   };
 
   template <typename Request>
-  class ReplyMessage final : public CallMessage {
+  class ReplyMessage final : public CallMessage<Request> {
    public:
     using Reply = typename Request::Reply;
     ReplyMessage(NodeId from, NodeId to, std::uint32_t caller_incarnation, std::uint64_t call, Reply&& reply)
-        : CallMessage(from, to, Request::rpc_name, kind_digest, caller_incarnation, call), reply_(std::move(reply)) {}
+        : CallMessage<Request>(from, to, caller_incarnation, call), reply_(std::move(reply)) {}
 
    private:
-    static constexpr std::uint64_t kind_digest = Trace::digest(Request::rpc_name);
     void deliver(Context& client) override {
-      if (client.incarnation() != caller_incarnation_) return;  // the caller crashed meanwhile
+      if (client.incarnation() != this->caller_incarnation_) return;  // the caller crashed meanwhile
       // A duplicated reply finds the call already finished, and finish_call ignores it
       // without reading the reply.
-      client.finish_call(call_, RpcStatus::ok, &reply_);
+      client.finish_call(this->call_, RpcStatus::ok, &reply_);
     }
-    std::unique_ptr<Message> copy() const override { return std::unique_ptr<Message>(new ReplyMessage(*this)); }
+    std::unique_ptr<detail::Message> copy() const override {
+      return std::unique_ptr<detail::Message>(new ReplyMessage(*this));
+    }
     ReplyMessage(const ReplyMessage&) = default;
 
     Reply reply_;

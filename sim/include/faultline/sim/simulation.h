@@ -72,8 +72,6 @@ class Message : public Pooled {
   virtual ~Message() = default;
 
   NodeId from() const { return from_; }
-  NodeId to() const { return to_; }
-  std::string_view kind() const { return kind_; }
 
   // The arrival event (the queue runs it, then deletes the message).
   void operator()();
