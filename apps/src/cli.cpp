@@ -174,17 +174,24 @@ int run_replay(const ReplayOptions& options, const models::DesignRegistry& desig
   }
   std::printf("\nwhat happened:\n%s", properties::story_from_trace(observation.trace, verdict.checks).c_str());
 
-  std::size_t acknowledged = 0;
-  for (const auto& command : observation.commands) acknowledged += command.outcome == models::Outcome::ok ? 1 : 0;
-  std::printf("\nfigures: %zu of %zu commands acknowledged, %llu events, %.3f ms simulated, %s\n", acknowledged,
-              observation.commands.size(), static_cast<unsigned long long>(verdict.events),
-              static_cast<double>(verdict.simulated_us) / 1000.0,
-              verdict.drained ? "drained" : "did NOT drain within the liveness bound");
-  std::printf("lost events: %llu, phantom events: %llu, acknowledged but not durable: %llu, duplicates: %llu\n",
-              static_cast<unsigned long long>(verdict.checks.lost_events),
-              static_cast<unsigned long long>(verdict.checks.phantom_events),
-              static_cast<unsigned long long>(verdict.checks.unacknowledged_durable),
-              static_cast<unsigned long long>(verdict.checks.duplicate_deliveries));
+  const results::WorkloadFigures& work = verdict.workload;
+  std::printf(
+      "\nfigures: %llu of %llu commands acknowledged (%llu failed, %llu unknown), %llu changes committed, "
+      "%llu events appended, %llu applied; %llu events, %.3f ms simulated, %s\n",
+      static_cast<unsigned long long>(work.acknowledged), static_cast<unsigned long long>(work.commands),
+      static_cast<unsigned long long>(work.failed), static_cast<unsigned long long>(work.unknown),
+      static_cast<unsigned long long>(work.committed), static_cast<unsigned long long>(work.appended),
+      static_cast<unsigned long long>(work.applied), static_cast<unsigned long long>(verdict.events),
+      static_cast<double>(verdict.simulated_us) / 1000.0,
+      verdict.drained ? "drained" : "did NOT drain within the liveness bound");
+  std::printf(
+      "lost events: %llu, late events: %llu, phantom events: %llu, acknowledged but not durable: %llu, "
+      "duplicates: %llu\n",
+      static_cast<unsigned long long>(verdict.checks.lost_events),
+      static_cast<unsigned long long>(verdict.checks.late_events),
+      static_cast<unsigned long long>(verdict.checks.phantom_events),
+      static_cast<unsigned long long>(verdict.checks.unacknowledged_durable),
+      static_cast<unsigned long long>(verdict.checks.duplicate_deliveries));
   std::printf("points reached: %zu distinct\n", observation.coverage.size());
   if (options.scenario.empty()) std::printf("replay: %s\n", properties::replay_command(scenario).c_str());
 

@@ -115,6 +115,7 @@ DesignRegistry builtin_designs() {
   for (auto& bug : make_publish_in_kafka_transaction_bugs()) registry.add(std::move(bug));
   for (auto& bug : make_listen_to_yourself_bugs()) registry.add(std::move(bug));
   add_replicated_broker_variants(registry);
+  for (auto& design : make_circuit_breaker_designs()) registry.add(std::move(design));
   return registry;
 }
 

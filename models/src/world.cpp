@@ -21,29 +21,65 @@ sim::Instant workload_span(const Workload& workload) {
 }
 
 // The workload client: issues every command at its arrival time, each as its own
-// coroutine, and logs the outcome it observed.
+// coroutine, and logs the outcome it observed. Once the faults have healed it issues
+// the fresh commands of invariant W, one after another.
 class WorkloadClient {
  public:
   WorkloadClient(sim::Context& context, sim::NodeId service, const Workload& workload, std::vector<CommandRecord>& log)
       : context_(context), service_(service), workload_(workload), log_(log) {}
 
   void start() { context_.spawn(issue_all()); }
+  // Issues the fresh commands of invariant W; each must be acknowledged by `deadline`.
+  void start_after_heal(sim::Instant deadline) { context_.spawn(issue_after_heal(deadline)); }
+  // The client is done with the commands issued after the heal (or there are none).
+  bool after_heal_done() const { return after_heal_done_ == workload_.after_heal_commands; }
 
  private:
   sim::Task<void> issue_all() {
     for (std::uint32_t index = 0; index < workload_.commands; ++index) {
       if (index > 0) co_await context_.sleep(sim::Duration{context_.rng().between(0, workload_.spacing_max.ticks)});
       const auto command = static_cast<std::int64_t>(index + 1);
-      std::string key = "k" + std::to_string(context_.rng().below(workload_.keys));
-      log_.push_back(CommandRecord{.command = command, .key = key, .invoked = context_.now()});
-      context_.spawn(issue(log_.size() - 1, PlaceOrder{command, std::move(key)}));
+      PlaceOrder order{command, next_key()};
+      log_.push_back(
+          CommandRecord{.command = command, .key = order.key, .invoked = context_.now(), .completed = context_.now()});
+      context_.spawn(issue(log_.size() - 1, std::move(order)));
     }
   }
+
+  // One at a time, each as soon as the previous one ended: a healed system must take
+  // new writes, not only finish old ones. Like a real client, it tries a command again
+  // when the service said it failed (nothing was written: a refusal by a circuit
+  // breaker, a conflict), until the deadline; an unknown outcome it does not retry, since
+  // without an idempotency key a second attempt could write the change twice.
+  sim::Task<void> issue_after_heal(sim::Instant deadline) {
+    for (std::uint32_t index = 0; index < workload_.after_heal_commands; ++index) {
+      const auto command = static_cast<std::int64_t>(workload_.commands + index + 1);
+      const std::string key = next_key();
+      log_.push_back(CommandRecord{.command = command,
+                                   .key = key,
+                                   .invoked = context_.now(),
+                                   .completed = context_.now(),
+                                   .phase = CommandPhase::after_heal});
+      const std::size_t entry = log_.size() - 1;
+      for (;;) {
+        PlaceOrder order{command, key};
+        co_await issue(entry, std::move(order));
+        if (log_[entry].outcome != Outcome::failed || context_.now() + retry_backoff >= deadline) break;
+        co_await context_.sleep(retry_backoff);
+      }
+      ++after_heal_done_;
+    }
+  }
+
+  static constexpr sim::Duration retry_backoff = sim::Duration::millis(50);
+
+  std::string next_key() { return "k" + std::to_string(context_.rng().below(workload_.keys)); }
 
   sim::Task<void> issue(std::size_t entry, PlaceOrder command) {
     const auto result = co_await context_.call(service_, std::move(command), client_timeout);
     CommandRecord& record = log_[entry];
     record.completed = context_.now();
+    record.answered = result.status != sim::RpcStatus::unknown;
     switch (result.status) {
       case sim::RpcStatus::ok:
         record.outcome = result->outcome;
@@ -62,6 +98,7 @@ class WorkloadClient {
   sim::NodeId service_;
   const Workload& workload_;
   std::vector<CommandRecord>& log_;
+  std::uint32_t after_heal_done_ = 0;
 };
 
 // The span and the nodes of each fault that struck, from the plan entries it can have
@@ -167,7 +204,8 @@ Scenario scenario_for_seed(const Design& design, std::uint64_t seed, const Workl
   return scenario;
 }
 
-Observation run_scenario(const Scenario& scenario, const Design& design, sim::TraceCapture capture) {
+Observation run_scenario(const Scenario& scenario, const Design& design, sim::TraceCapture capture,
+                         AfterBound after_bound) {
   assert(design.name() == scenario.design);
   Observation observation;
   sim::Simulation simulation(sim::SimulationConfig{.seed = scenario.seed, .capture = capture});
@@ -206,8 +244,11 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   };
   // Outside every node, so it survives their crashes (see DeliverySink).
   DeliverySink delivery_sink;
+  // The client is never a fault target: it boots once and lives for the whole run.
+  WorkloadClient* client = nullptr;
   simulation.add_node(node_names::client, [&](sim::Context& context) {
-    context.make<WorkloadClient>(context, service_id, scenario.workload, observation.commands).start();
+    client = &context.make<WorkloadClient>(context, service_id, scenario.workload, observation.commands);
+    client->start();
   });
   service_id = simulation.add_node(node_names::service, [&](sim::Context& context) {
     auto& env = context.make<ServiceEnv>(ServiceEnv{
@@ -319,8 +360,12 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   simulation.run_until(safety_end);
   observation.safety_end = simulation.now();
 
-  // Liveness phase: everything heals; every change committed must be applied within the bound.
+  // Liveness phase: everything heals; the client issues fresh commands; every change
+  // committed must be applied within the bound.
   simulation.begin_liveness();
+  observation.bound_end = observation.safety_end + scenario.liveness_bound;
+  assert(client != nullptr);
+  client->start_after_heal(observation.bound_end);
   // Drained: every committed change (an order, or an event-store event) has its
   // effect. Checked often, so it reads only what became durable since the last check
   // (no fault strikes in the liveness phase, so durable prefixes only grow).
@@ -353,6 +398,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
         if (write.kind == WriteKind::insert) visit(write);
   };
   const auto drained = [&] {
+    if (!client->after_heal_done()) return false;
     if (primary_scanned != primary_id()) {
       // A failover: the new primary's log is the truth, from its start.
       primary_scanned = primary_id();
@@ -389,8 +435,14 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
           if (committed.count(record.event.command) == 0) return false;
     return true;
   };
-  observation.drained =
-      simulation.run_until(drained, observation.safety_end + scenario.liveness_bound, drain_check_interval);
+  observation.drained = simulation.run_until(drained, observation.bound_end, drain_check_interval);
+  if (!observation.drained) {
+    // Lost or late: what is still pending gets ten times the bound to arrive.
+    observation.pending_at_bound.assign(waiting.begin(), waiting.end());
+    if (after_bound == AfterBound::wait_for_late_events)
+      simulation.run_until(drained, observation.safety_end + scenario.liveness_bound * Scenario::lost_bound_factor,
+                           drain_check_interval);
+  }
   observation.end = simulation.now();
 
   observation.tables = Database::durable_tables(simulation.disk(primary_id()));

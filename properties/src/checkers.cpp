@@ -46,6 +46,8 @@ void add_once(CheckReport& report, const std::string& invariant, const std::stri
 
 void check_no_lost_event(const History& history, CheckReport& report) {
   const std::vector<const AppliedEvents*> applied = applied_per_group(history);
+  // Missing after the run waited ten times the bound for what was pending at the bound.
+  const std::string waited = history.drained ? std::string() : " within ten times the liveness bound";
   for (const auto& [command, row] : history.committed_changes) {
     const std::string event_id = models::event_id_for(command);
     for (std::size_t index = 0; index < history.groups.size(); ++index) {
@@ -55,7 +57,7 @@ void check_no_lost_event(const History& history, CheckReport& report) {
       const bool in_broker = history.appended.count(event_id) > 0;
       add_once(report, "L",
                "change " + std::to_string(row.id) + " (command " + std::to_string(command) +
-                   ") is durably committed but event " + event_id + " was never applied by group " + group +
+                   ") is durably committed but event " + event_id + " was never applied by group " + group + waited +
                    (in_broker ? " (it is in the broker)" : " (it never reached the broker)"));
     }
   }
@@ -480,16 +482,49 @@ std::string where_stuck(const History& history, const std::string& event_id, con
 void check_eventual_delivery(const History& history, CheckReport& report) {
   if (history.drained) return;
   const std::vector<const AppliedEvents*> applied = applied_per_group(history);
-  for (const auto& [command, row] : history.committed_changes) {
+  for (const std::int64_t command : history.pending_at_bound) {
     const std::string event_id = models::event_id_for(command);
     for (std::size_t index = 0; index < history.groups.size(); ++index) {
       const std::string& group = history.groups[index];
-      if (applied_in(applied[index], event_id)) continue;
       ++report.pending_at_bound;
+      if (!applied_in(applied[index], event_id)) {
+        add_once(report, "E",
+                 "after the liveness bound, event " + event_id +
+                     " is still pending: " + where_stuck(history, event_id, group, command));
+        continue;
+      }
+      ++report.late_events;
+      sim::Instant first_applied = history.bound_end;
+      for (const auto& effect : history.effects)
+        if (effect.group == group && effect.event.event_id == event_id) {
+          first_applied = effect.applied_at;
+          break;
+        }
       add_once(report, "E",
-               "after the liveness bound, event " + event_id +
-                   " is still pending: " + where_stuck(history, event_id, group, command));
+               "event " + event_id + " was late: group " + group + " applied it at " + time_text(first_applied) +
+                   ", after the liveness bound at " + time_text(history.bound_end) + " (faults healed at " +
+                   time_text(history.safety_end) + ")");
     }
+  }
+}
+
+void check_writes_resume(const History& history, CheckReport& report) {
+  for (const auto& [command, record] : history.commands) {
+    if (record.phase != models::CommandPhase::after_heal) continue;
+    if (record.outcome == models::Outcome::ok && record.completed <= history.bound_end) continue;
+    ++report.unacknowledged_after_heal;
+    std::string what = "it failed at " + time_text(record.completed) + " (tried again until the bound)";
+    if (record.outcome == models::Outcome::ok)
+      what = "it was acknowledged only at " + time_text(record.completed) + ", after the liveness bound at " +
+             time_text(history.bound_end);
+    if (!record.answered)
+      what = record.completed == record.invoked
+                 ? "it had no answer when the run ended"
+                 : "it had no answer by " + time_text(record.completed) + " (the client's timeout)";
+    add_once(report, "W",
+             "command " + std::to_string(command) + ", issued at " + time_text(record.invoked) +
+                 " after every fault had healed (at " + time_text(history.safety_end) +
+                 "), was not acknowledged: " + what);
   }
 }
 
@@ -504,6 +539,7 @@ CheckReport check_all(const History& history) {
   check_per_key_order(history, report);
   check_stream_integrity(history, report);
   check_eventual_delivery(history, report);
+  check_writes_resume(history, report);
   return report;
 }
 

@@ -190,7 +190,7 @@ class Explorer {
     const std::vector<sim::TraceRecord>* trace = &observation.trace;
     models::Observation traced;
     if (capture != sim::TraceCapture::full) {
-      traced = models::run_scenario(scenario, design_, sim::TraceCapture::full);
+      traced = models::run_scenario(scenario, design_, sim::TraceCapture::full, models::AfterBound::stop);
       trace = &traced.trace;
     }
     result_.failures.push_back(ExploreFailure{.scenario = scenario,

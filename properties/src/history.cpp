@@ -107,6 +107,9 @@ History build(Source& observation) {
   history.node_names = take<Source>(observation.node_names);
   history.commit_time = take<Source>(observation.commit_time);
   history.drained = observation.drained;
+  history.pending_at_bound.insert(observation.pending_at_bound.begin(), observation.pending_at_bound.end());
+  history.safety_end = observation.safety_end;
+  history.bound_end = observation.bound_end;
   return history;
 }
 

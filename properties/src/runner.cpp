@@ -19,6 +19,7 @@ RunVerdict judge_history(const History& history) {
   RunVerdict verdict;
   verdict.checks = check_all(history);
   verdict.deliveries = measure_deliveries(history);
+  verdict.workload = measure_workload(history);
   return verdict;
 }
 
@@ -117,7 +118,7 @@ std::string story_from_trace(const std::vector<sim::TraceRecord>& trace, const C
 }
 
 std::string story(const models::Scenario& scenario, const models::Design& design, const CheckReport& checks) {
-  const auto observation = models::run_scenario(scenario, design, sim::TraceCapture::full);
+  const auto observation = models::run_scenario(scenario, design, sim::TraceCapture::full, models::AfterBound::stop);
   return story_from_trace(observation.trace, checks);
 }
 

@@ -28,6 +28,7 @@ using detail::for_each_in_order;
 // A counterexample the fold chose, and what it needs to be written up once the sweep is done.
 struct ChosenExample {
   std::uint64_t seed = 0;
+  std::uint64_t trace_hash = 0;  // of the judged run (the write-up's rerun stops at the liveness bound)
   Violation violation;
   CheckReport checks;
 };
@@ -66,6 +67,8 @@ SweepOutcome sweep_checked(const models::Design& design, const SweepOptions& opt
     result.engine.simulated_us += verdict.simulated_us;
     result.lost_events += verdict.checks.lost_events;
     result.phantom_events += verdict.checks.phantom_events;
+    result.late_events += verdict.checks.late_events;
+    result.workload += verdict.workload;
     result.duplicate_deliveries += verdict.checks.duplicate_deliveries;
     if (verdict.checks.duplicate_deliveries > 0) ++result.runs_with_duplicates;
     for (const std::int64_t lag_us : verdict.deliveries.lags_us) result.delivery_lag.add(lag_us);
@@ -76,7 +79,8 @@ SweepOutcome sweep_checked(const models::Design& design, const SweepOptions& opt
     for (const auto& violation : verdict.checks.violations) {
       ++result.violations[violation.invariant];
       if (examples_per_invariant[violation.invariant]++ < options.counterexamples_per_invariant)
-        chosen.push_back(ChosenExample{.seed = seed, .violation = violation, .checks = verdict.checks});
+        chosen.push_back(ChosenExample{
+            .seed = seed, .trace_hash = verdict.trace_hash, .violation = violation, .checks = verdict.checks});
     }
     if (options.rerun_every > 0 && index % options.rerun_every == 0)
       sampled_hashes.emplace_back(seed, verdict.trace_hash);
@@ -95,13 +99,14 @@ SweepOutcome sweep_checked(const models::Design& design, const SweepOptions& opt
       [&](std::uint64_t index) {
         const ChosenExample& example = chosen[index];
         const models::Scenario scenario = scenario_of(example.seed);
-        const auto observation = models::run_scenario(scenario, design, sim::TraceCapture::full);
+        const auto observation =
+            models::run_scenario(scenario, design, sim::TraceCapture::full, models::AfterBound::stop);
         return results::Counterexample{
             .seed = example.seed,
             .invariant = example.violation.invariant,
             .explanation = example.violation.explanation,
             .story = story_from_trace(observation.trace, example.checks),
-            .trace_hash = sim::hash_hex(observation.trace_hash),
+            .trace_hash = sim::hash_hex(example.trace_hash),
             .replay = replay_command(scenario),
             .scenario_json = scenario_to_json(scenario),
         };

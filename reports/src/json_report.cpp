@@ -95,7 +95,13 @@ json to_json(const results::DesignResult& result) {
                        {"applied_more_than_once", result.delivery_counts.applied_more_than_once}};
   out["delivery_lag"] = lag_to_json(result.delivery_lag);
   out["lost_events"] = result.lost_events;
+  out["late_events"] = result.late_events;
   out["phantom_events"] = result.phantom_events;
+  const results::WorkloadFigures& workload = result.workload;
+  out["workload"] = {{"commands", workload.commands},   {"acknowledged", workload.acknowledged},
+                     {"failed", workload.failed},       {"unknown", workload.unknown},
+                     {"committed", workload.committed}, {"appended", workload.appended},
+                     {"applied", workload.applied}};
   out["point_coverage"] = result.point_coverage;
   json counterexamples = json::array();
   for (const auto& example : result.counterexamples) {
@@ -179,11 +185,23 @@ std::optional<std::string> write_file_atomically(const std::string& path, const 
   return std::nullopt;
 }
 
+namespace {
+
+// The share of commands the client saw acknowledged, to one decimal, never rounded up
+// to 100 while one was not.
+std::string acked_percent(const results::WorkloadFigures& workload) {
+  if (workload.commands == 0) return "-";
+  const std::uint64_t tenths = workload.acknowledged * 1000 / workload.commands;
+  return fmt::format("{}.{}", tenths / 10, tenths % 10);
+}
+
+}  // namespace
+
 std::string summary_table(const std::vector<results::DesignResult>& results) {
   std::size_t width = 6;
   for (const auto& result : results) width = std::max(width, result.design.size());
-  std::string text = fmt::format("{:<{}} {:>7} {:>8} {:>8} {:>8} {:>10}  {}\n", "design", width, "runs", "lost(L)",
-                                 "phantom(P)", "unacked(A)", "dup. runs", "verdict");
+  std::string text = fmt::format("{:<{}} {:>7} {:>7} {:>8} {:>8} {:>8} {:>10}  {}\n", "design", width, "runs",
+                                 "acked %", "lost(L)", "phantom(P)", "unacked(A)", "dup. runs", "verdict");
   for (const auto& result : results) {
     const auto count = [&](const std::string& invariant) {
       const auto found = result.violations.find(invariant);
@@ -211,8 +229,9 @@ std::string summary_table(const std::vector<results::DesignResult>& results) {
       }
       if (violated.empty() == false && broken.empty()) verdict += " (unclaimed violated: " + violated + ")";
     }
-    text += fmt::format("{:<{}} {:>7} {:>8} {:>8} {:>8} {:>10}  {}\n", result.design, width, result.runs, count("L"),
-                        count("P"), count("A"), result.runs_with_duplicates, verdict);
+    text += fmt::format("{:<{}} {:>7} {:>7} {:>8} {:>8} {:>8} {:>10}  {}\n", result.design, width, result.runs,
+                        acked_percent(result.workload), count("L"), count("P"), count("A"), result.runs_with_duplicates,
+                        verdict);
   }
   return text;
 }

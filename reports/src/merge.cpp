@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 namespace faultline::reports {
 namespace {
@@ -178,7 +179,9 @@ results::Report merge_shards(const std::vector<ShardReport>& shards, const std::
     result.runs_with_duplicates = 0;
     result.duplicate_deliveries = 0;
     result.lost_events = 0;
+    result.late_events = 0;
     result.phantom_events = 0;
+    result.workload = results::WorkloadFigures{};
     result.delivery_lag = results::LagDistribution{};
     result.delivery_counts = results::DuplicateDistribution{};
     result.point_coverage.clear();
@@ -194,7 +197,17 @@ results::Report merge_shards(const std::vector<ShardReport>& shards, const std::
       add(result.runs_with_duplicates, part.runs_with_duplicates, what + "runs with duplicates");
       add(result.duplicate_deliveries, part.duplicate_deliveries, what + "duplicate deliveries");
       add(result.lost_events, part.lost_events, what + "lost events");
+      add(result.late_events, part.late_events, what + "late events");
       add(result.phantom_events, part.phantom_events, what + "phantom events");
+      for (const auto& [total, part_count, name] :
+           {std::tuple{&result.workload.commands, part.workload.commands, "commands"},
+            std::tuple{&result.workload.acknowledged, part.workload.acknowledged, "acknowledged commands"},
+            std::tuple{&result.workload.failed, part.workload.failed, "failed commands"},
+            std::tuple{&result.workload.unknown, part.workload.unknown, "commands of unknown outcome"},
+            std::tuple{&result.workload.committed, part.workload.committed, "committed changes"},
+            std::tuple{&result.workload.appended, part.workload.appended, "appended events"},
+            std::tuple{&result.workload.applied, part.workload.applied, "applied events"}})
+        add(*total, part_count, what + name);
       add(result.point_coverage, part.point_coverage, what + "hits of");
       // Fixed bucket bounds: the merged distribution is the sum of the shards' counts.
       for (const auto& [floor_us, count] : part.delivery_lag.buckets)

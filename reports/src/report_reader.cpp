@@ -209,11 +209,29 @@ results::LagDistribution read_delivery_lag(const json& value, const std::string&
   return lag;
 }
 
+results::WorkloadFigures read_workload(const json& value, const std::string& where) {
+  const std::string place = at(where, "workload");
+  const json& workload = value.at("workload");
+  expect_keys(workload, place, {"commands", "acknowledged", "failed", "unknown", "committed", "appended", "applied"});
+  results::WorkloadFigures figures{.commands = read_count(workload, "commands", place),
+                                   .acknowledged = read_count(workload, "acknowledged", place),
+                                   .failed = read_count(workload, "failed", place),
+                                   .unknown = read_count(workload, "unknown", place),
+                                   .committed = read_count(workload, "committed", place),
+                                   .appended = read_count(workload, "appended", place),
+                                   .applied = read_count(workload, "applied", place)};
+  // Every command ended one way: acknowledged, failed or unknown.
+  const std::uint64_t ended = figures.acknowledged + figures.failed + figures.unknown;
+  if (ended < figures.acknowledged || ended != figures.commands)
+    fail(place + ": acknowledged, failed and unknown do not add up to the commands");
+  return figures;
+}
+
 results::DesignResult read_design_result(const json& value, const std::string& where) {
-  expect_keys(
-      value, where,
-      {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations", "rates",
-       "verdicts", "duplicates", "delivery_lag", "lost_events", "phantom_events", "point_coverage", "counterexamples"});
+  expect_keys(value, where,
+              {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations", "rates",
+               "verdicts", "duplicates", "delivery_lag", "lost_events", "late_events", "phantom_events", "workload",
+               "point_coverage", "counterexamples"});
   results::DesignResult result;
   result.design = read_design_name(value, where);
   result.profile = read_string(value, "profile", where);
@@ -278,7 +296,9 @@ results::DesignResult read_design_result(const json& value, const std::string& w
   if (result.runs_with_duplicates > result.runs)
     fail(at(duplicates_place, "runs_with_duplicates") + " is more than the runs");
   result.lost_events = read_count(value, "lost_events", where);
+  result.late_events = read_count(value, "late_events", where);
   result.phantom_events = read_count(value, "phantom_events", where);
+  result.workload = read_workload(value, where);
 
   const json& coverage = value.at("point_coverage");
   if (!coverage.is_object()) fail(at(where, "point_coverage") + " must be a JSON object");

@@ -769,6 +769,7 @@ TEST(EventualDelivery, ReportsEventsStillPendingWhenTheRunDidNotDrain) {
   commit(history, 2, "k1", 20);
   append(history, event(2, "k1"));  // in the broker, never applied
   commit(history, 3, "k2", 30);     // never published
+  history.pending_at_bound = {2, 3};
   CheckReport report;
   properties::check_eventual_delivery(history, report);
   ASSERT_TRUE(report.violated("E"));
@@ -782,6 +783,7 @@ TEST(EventualDelivery, NamesAnEventThatWasNeverPublished) {
   History history = with_groups();
   history.drained = false;
   commit(history, 4, "k1", 40);
+  history.pending_at_bound = {4};
   CheckReport report;
   properties::check_eventual_delivery(history, report);
   ASSERT_TRUE(report.violated("E"));
@@ -801,6 +803,7 @@ TEST(EventualDelivery, SaysWhereAnEventInTheBrokerIsStuck) {
   history.log_of_event["e2"] = "log/orders/2";
   history.offset_commits.push_back(
       models::AcknowledgedOffsetCommit{projection, "consumer", 2, 0, sim::Instant{30'000}});
+  history.pending_at_bound = {2};
   CheckReport report;
   properties::check_eventual_delivery(history, report);
   ASSERT_TRUE(report.violated("E"));
@@ -821,6 +824,7 @@ TEST(EventualDelivery, SaysWhenAnEventWasFetchedButNeverApplied) {
                                                 .event_id = "e2",
                                                 .command = 2,
                                                 .delivered_at = sim::Instant{40'000}});
+  history.pending_at_bound = {2};
   CheckReport report;
   properties::check_eventual_delivery(history, report);
   ASSERT_TRUE(report.violated("E"));
@@ -846,6 +850,102 @@ TEST(EventualDelivery, StaysQuietWhenNothingIsPendingEvenIfTheFlagSaysNotDrained
   properties::check_eventual_delivery(history, report);
   EXPECT_FALSE(report.violated("E"));
   EXPECT_EQ(report.pending_at_bound, 0u);
+}
+
+TEST(EventualDelivery, TellsALateEventFromALostOne) {
+  // Both were pending at the bound; the run waited longer, and one of them came.
+  History history = with_groups();
+  history.drained = false;
+  history.bound_end = sim::Instant{5'000'000};
+  commit(history, 2, "k1", 20);
+  commit(history, 3, "k2", 30);
+  append(history, event(2, "k1"));
+  history.effects.push_back(models::AppliedEffect{.group = projection,
+                                                  .event = event(2, "k1"),
+                                                  .partition = 0,
+                                                  .offset = 0,
+                                                  .applied_at = sim::Instant{7'000'000}});
+  history.applied[projection]["e2"] = 1;
+  history.pending_at_bound = {2, 3};
+  CheckReport report;
+  properties::check_eventual_delivery(history, report);
+  properties::check_no_lost_event(history, report);
+  ASSERT_TRUE(report.violated("E"));
+  EXPECT_EQ(report.pending_at_bound, 2u);
+  EXPECT_EQ(report.late_events, 1u);
+  const auto& late = report.first("E")->explanation;
+  EXPECT_NE(late.find("event e2 was late: group projection applied it at 7000000 us"), std::string::npos) << late;
+  ASSERT_TRUE(report.violated("L"));
+  EXPECT_EQ(report.lost_events, 1u);
+  const auto& lost = report.first("L")->explanation;
+  EXPECT_NE(lost.find("event e3"), std::string::npos) << lost;
+  EXPECT_NE(lost.find("within ten times the liveness bound"), std::string::npos) << lost;
+}
+
+TEST(EventualDelivery, DoesNotCallALateEventLost) {
+  History history = with_groups();
+  history.drained = false;
+  commit(history, 2, "k1", 20);
+  deliver(history, 2, "k1", 0);
+  history.pending_at_bound = {2};
+  CheckReport report;
+  properties::check_no_lost_event(history, report);
+  EXPECT_FALSE(report.violated("L")) << report.first("L")->explanation;
+}
+
+// --- W ------------------------------------------------------------------------
+
+// A command the client issued after every fault had healed, and how it ended.
+void issue_after_heal(History& history, std::int64_t command, models::Outcome outcome, sim::Instant completed,
+                      bool answered = true) {
+  models::CommandRecord record;
+  record.command = command;
+  record.key = "k1";
+  record.outcome = outcome;
+  record.invoked = sim::Instant{600'000};
+  record.completed = completed;
+  record.answered = answered;
+  record.phase = models::CommandPhase::after_heal;
+  history.commands.emplace(command, record);
+}
+
+TEST(WritesResume, ReportsACommandAfterTheHealThatFailed) {
+  History history = clean_history();
+  history.safety_end = sim::Instant{500'000};
+  history.bound_end = sim::Instant{5'500'000};
+  issue_after_heal(history, 101, models::Outcome::failed, sim::Instant{5'400'000});
+  CheckReport report;
+  properties::check_writes_resume(history, report);
+  ASSERT_TRUE(report.violated("W"));
+  EXPECT_EQ(report.unacknowledged_after_heal, 1u);
+  const auto& explanation = report.first("W")->explanation;
+  EXPECT_NE(explanation.find("command 101, issued at 600000 us after every fault had healed (at 500000 us)"),
+            std::string::npos)
+      << explanation;
+  EXPECT_NE(explanation.find("it failed at 5400000 us"), std::string::npos) << explanation;
+}
+
+TEST(WritesResume, ReportsACommandWithNoAnswerOrAnAnswerAfterTheBound) {
+  History history = clean_history();
+  history.bound_end = sim::Instant{5'500'000};
+  issue_after_heal(history, 101, models::Outcome::unknown, sim::Instant{1'100'000}, false);
+  issue_after_heal(history, 102, models::Outcome::ok, sim::Instant{5'600'000});
+  CheckReport report;
+  properties::check_writes_resume(history, report);
+  ASSERT_TRUE(report.violated("W"));
+  EXPECT_EQ(report.unacknowledged_after_heal, 2u);
+  const auto& explanation = report.first("W")->explanation;
+  EXPECT_NE(explanation.find("no answer by 1100000 us (the client's timeout)"), std::string::npos) << explanation;
+}
+
+TEST(WritesResume, IgnoresFailuresOfTheWorkloadUnderFaults) {
+  History history = clean_history();
+  history.bound_end = sim::Instant{5'500'000};
+  commit(history, 7, "k2", 70, models::Outcome::failed);
+  issue_after_heal(history, 101, models::Outcome::ok, sim::Instant{700'000});
+  CheckReport report;
+  properties::check_writes_resume(history, report);
+  EXPECT_FALSE(report.violated("W")) << report.first("W")->explanation;
 }
 
 // --- all ----------------------------------------------------------------------

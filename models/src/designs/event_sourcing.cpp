@@ -45,7 +45,7 @@ class EventSourcing final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override {
     if (flaw_ != Flaw::none) return {};
-    return {"L", "P", "A", "O", "EO", "E", "V"};
+    return {"L", "P", "A", "O", "EO", "E", "V", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
   Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }

@@ -41,7 +41,7 @@ class ListenToYourself final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override {
     if (flaw_ != Flaw::none) return {};
-    return {"L", "P", "A", "ALO", "EO", "O", "E"};
+    return {"L", "P", "A", "ALO", "EO", "O", "E", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
   Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }

@@ -32,7 +32,7 @@ class OutboxCdc final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override {
     if (flaw_ != Flaw::none || !breaks_.empty()) return {};
-    return {"L", "P", "A", "O", "EO", "E"};
+    return {"L", "P", "A", "O", "EO", "E", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
   Settings default_settings() const override { return settings_; }

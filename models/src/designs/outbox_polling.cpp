@@ -97,7 +97,7 @@ class OutboxPolling final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override {
     if (flaw_ != Flaw::none) return {};
-    return {"L", "P", "A", "O", "EO", "E"};
+    return {"L", "P", "A", "O", "EO", "E", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
   Settings default_settings() const override {

@@ -24,7 +24,7 @@ class PublishInKafkaTransaction final : public Design {
     return "produce in a broker transaction, commit the DB, then commit the broker transaction (consumers "
            "read_committed); a crash between the commits loses the event, so it does not claim L";
   }
-  std::vector<std::string> claims() const override { return {"P", "A"}; }
+  std::vector<std::string> claims() const override { return {"P", "A", "ND", "W"}; }
   std::vector<std::string> points() const override {
     return {"service.before_publish", "service.after_publish", "service.after_db_commit", "service.after_broker_commit",
             "broker.transaction.after_decision"};

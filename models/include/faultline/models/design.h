@@ -7,6 +7,7 @@
 // `builtin_designs()`, add your own, and hand it to the faultline command's entry point.
 #pragma once
 
+#include <any>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,16 @@ struct ServiceEnv {
   Settings settings;
   std::string topic = "orders";
   sim::NodeId broker = 0;  // for a design that needs a producer with settings of its own
+  std::any design_state;   // see state()
+
+  // State the design keeps on this node from one command to the next (a circuit
+  // breaker, a cache): made on first use, volatile like everything of the incarnation,
+  // so a crash loses it and the next incarnation starts afresh. One type per design.
+  template <typename T>
+  T& state() {
+    if (!design_state.has_value()) design_state.template emplace<T>();
+    return std::any_cast<T&>(design_state);
+  }
 };
 
 // The tables the designs use.
@@ -121,6 +132,8 @@ std::vector<std::shared_ptr<const Design>> make_event_sourcing_bugs();
 std::vector<std::shared_ptr<const Design>> make_consumer_bugs();
 std::vector<std::shared_ptr<const Design>> make_publish_in_kafka_transaction_bugs();
 std::vector<std::shared_ptr<const Design>> make_listen_to_yourself_bugs();
+// outbox-polling behind a circuit breaker, and its seeded bug.
+std::vector<std::shared_ptr<const Design>> make_circuit_breaker_designs();
 
 // A design run with other settings: `base`'s protocol under `name`, with its own
 // claims (or, for a positive control, the invariant it must be caught breaking).

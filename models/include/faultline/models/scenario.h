@@ -115,6 +115,11 @@ struct Workload {
   std::uint32_t commands = 100;                              // "place order k", k = 1..commands
   std::uint32_t keys = 8;                                    // aggregate keys the orders are spread over
   sim::Duration spacing_max = sim::Duration::micros(2'000);  // gap between two commands: uniform in [0, max]
+  // Fresh commands the client issues once every fault has healed and every node has
+  // restarted (numbered after the workload's), one at a time: invariant W asks that each
+  // is acknowledged within the liveness bound. A design that refuses or deadlocks after
+  // a fault cannot pass by acknowledging nothing.
+  std::uint32_t after_heal_commands = 3;
   bool operator==(const Workload&) const = default;
 };
 
@@ -128,6 +133,10 @@ struct Scenario {
   // Phases: faults strike during the safety phase; then everything heals and the
   // system must drain within the liveness bound.
   sim::Duration liveness_bound = sim::Duration::seconds(5);
+
+  // An event still missing at the liveness bound is waited for this many times longer:
+  // one that arrives then is late (E), one that never does is lost (L).
+  static constexpr std::int64_t lost_bound_factor = 10;
 
   // The drain bound a workload of this size needs: a backlog built up during the
   // faults drains at the speed of the relay and of an inbox consumer (several RPCs and

@@ -21,6 +21,10 @@
 
 namespace faultline::models {
 
+// When the client issued a command: during the safety phase (the workload, under
+// faults), or after every fault healed (invariant W).
+enum class CommandPhase { workload, after_heal };
+
 // What the client saw for one command (like a Jepsen history entry).
 struct CommandRecord {
   std::int64_t command = 0;
@@ -28,7 +32,9 @@ struct CommandRecord {
   Outcome outcome = Outcome::unknown;  // a command never answered counts as unknown
   std::int64_t order_id = 0;
   sim::Instant invoked;
-  sim::Instant completed;
+  sim::Instant completed;  // when the answer came; equal to `invoked` while none has
+  bool answered = false;
+  CommandPhase phase = CommandPhase::workload;
 };
 
 // A fault as it struck, with how long its effect could last and every node it touched
@@ -59,8 +65,14 @@ struct Observation {
   std::vector<sim::CallTimeout> call_timeouts;   // every call of any node that ended unknown
   std::vector<std::string> node_names;           // node id -> name (id 0 is the world itself)
   bool drained = false;                          // every committed change was applied before the liveness bound
-  sim::Instant safety_end;                       // when faults stopped
-  sim::Instant end;
+  // Commands whose change was durably committed but not yet applied by every consumer
+  // at the liveness bound (empty when drained). The run then went on, for up to
+  // Scenario::lost_bound_factor times the bound, so the rest of the observation tells
+  // which of them arrived late and which never did.
+  std::vector<std::int64_t> pending_at_bound;
+  sim::Instant safety_end;  // when faults stopped and the liveness phase began
+  sim::Instant bound_end;   // the liveness bound: when the run ended, or would have, had it not drained
+  sim::Instant end;         // when the run ended (past bound_end when it waited for late events)
   std::uint64_t events = 0;
   std::uint64_t trace_hash = 0;
   std::map<std::string, std::uint64_t> coverage;  // named point -> hits
@@ -81,7 +93,14 @@ std::vector<std::string> fault_targets(const Settings& settings = {});
 // Every node of such a world (the fault targets and the client).
 std::vector<std::string> node_list(const Settings& settings = {});
 
+// What a run does when events are still pending at the liveness bound: wait up to
+// Scenario::lost_bound_factor times the bound, to tell late events from lost ones (what
+// a verdict needs), or stop there (enough to retell a run already judged: its story and
+// named points all come before the bound, but its trace hash is then not the judged run's).
+enum class AfterBound { wait_for_late_events, stop };
+
 Observation run_scenario(const Scenario& scenario, const Design& design,
-                         sim::TraceCapture capture = sim::TraceCapture::hash_only);
+                         sim::TraceCapture capture = sim::TraceCapture::hash_only,
+                         AfterBound after_bound = AfterBound::wait_for_late_events);
 
 }  // namespace faultline::models

@@ -25,13 +25,17 @@ struct CheckReport {
   std::uint64_t redeliveries = 0;            // deliveries of an event to a group beyond the first
   std::uint64_t unexplained_duplicates = 0;  // duplicate appends and redeliveries with no allowed cause
   std::uint64_t out_of_order = 0;
-  std::uint64_t pending_at_bound = 0;
+  std::uint64_t pending_at_bound = 0;           // (event, group) pairs not applied at the liveness bound
+  std::uint64_t late_events = 0;                // of those, applied later (within ten times the bound)
+  std::uint64_t unacknowledged_after_heal = 0;  // commands issued after the heal and not acknowledged
 
   bool violated(std::string_view invariant) const;
   const Violation* first(std::string_view invariant) const;
 };
 
-// L: every change durably committed in the database is applied by every consumer group.
+// L: every change durably committed in the database is applied by every consumer group,
+// within ten times the liveness bound (an event missing at the bound that arrives
+// later is late, E's business; one still missing then is lost).
 void check_no_lost_event(const History& history, CheckReport& report);
 // P: every event applied corresponds to a change durably committed in the database.
 void check_no_phantom_event(const History& history, CheckReport& report);
@@ -54,10 +58,14 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
 void check_per_key_order(const History& history, CheckReport& report);
 // V: per event-store stream, versions are unique and contiguous from 1.
 void check_stream_integrity(const History& history, CheckReport& report);
-// E: after the faults healed, everything committed was applied within the bound; what
-// was not is named with where it is stuck (never appended, never fetched, fetched but
-// never applied).
+// E: after the faults healed, everything committed was applied within the bound. An
+// event that was not is either late (applied later: when) or still missing (where it
+// is stuck: never appended, never fetched, fetched but never applied).
 void check_eventual_delivery(const History& history, CheckReport& report);
+// W: once every fault has healed and every node restarted, the fresh commands the
+// client issues are each acknowledged within the liveness bound. Without it a design
+// that refuses every write, or deadlocks its write path, would keep every other claim.
+void check_writes_resume(const History& history, CheckReport& report);
 
 CheckReport check_all(const History& history);
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,12 @@ struct History {
   std::vector<std::string> node_names;                   // node id -> name
   std::map<std::int64_t, sim::Instant> commit_time;      // command -> when its change committed
   bool drained = false;
+  // Commands whose committed change some group had not applied at the liveness bound;
+  // the run then waited up to ten times longer, so the effects above tell which of them
+  // came late and which never came.
+  std::set<std::int64_t> pending_at_bound;
+  sim::Instant safety_end;  // when every fault healed and every crashed node restarted
+  sim::Instant bound_end;   // the liveness bound
 
   // The name of a node id, or "node <id>" if the history does not know it.
   std::string node_name(sim::NodeId node) const;

@@ -15,6 +15,7 @@
 #include "faultline/models/world.h"
 #include "faultline/properties/checkers.h"
 #include "faultline/properties/delivery_figures.h"
+#include "faultline/properties/workload_figures.h"
 #include "faultline/reports/result.h"
 
 namespace faultline::properties {
@@ -27,6 +28,7 @@ struct RunVerdict {
   bool drained = false;
   std::map<std::string, std::uint64_t> coverage;
   DeliveryFigures deliveries;
+  results::WorkloadFigures workload;
 
   // A claimed invariant that failed, if any (the first in the design's claim order).
   const Violation* failed_claim(const models::Design& design) const;

@@ -12,7 +12,7 @@
 
 namespace faultline::reports {
 
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 nlohmann::json to_json(const results::DesignResult& result);
 

@@ -13,7 +13,7 @@
 namespace faultline::results {
 
 // The invariants, by their ids in the design document.
-inline constexpr const char* invariant_ids[] = {"L", "P", "A", "ALO", "ND", "EO", "O", "E", "V"};
+inline constexpr const char* invariant_ids[] = {"L", "P", "A", "ALO", "ND", "EO", "O", "E", "V", "W"};
 
 enum class Verdict { holds, violated, not_claimed };
 
@@ -82,6 +82,30 @@ struct DuplicateDistribution {
   std::uint64_t applied_more_than_once = 0;           // (event, group) pairs applied twice or more
 };
 
+// How much work the runs did, summed over them: a verdict of "holds" over runs that
+// acknowledged nothing would be vacuous, so the report says how much was done.
+struct WorkloadFigures {
+  std::uint64_t commands = 0;      // issued by the client (the workload's and those after the heal)
+  std::uint64_t acknowledged = 0;  // answered ok
+  std::uint64_t failed = 0;        // answered failed, or refused
+  std::uint64_t unknown = 0;       // no answer within the client's timeout
+  std::uint64_t committed = 0;     // changes durably committed in the database
+  std::uint64_t appended = 0;      // events durably in the broker (each counted once)
+  std::uint64_t applied = 0;       // (event, group) pairs durably applied by a consumer group
+
+  WorkloadFigures& operator+=(const WorkloadFigures& other) {
+    commands += other.commands;
+    acknowledged += other.acknowledged;
+    failed += other.failed;
+    unknown += other.unknown;
+    committed += other.committed;
+    appended += other.appended;
+    applied += other.applied;
+    return *this;
+  }
+  bool operator==(const WorkloadFigures&) const = default;
+};
+
 // Simulated-engine figures, kept apart from the deterministic part of a report.
 struct EngineFigures {
   std::uint64_t events = 0;
@@ -104,6 +128,8 @@ struct DesignResult {
   std::uint64_t duplicate_deliveries = 0;
   std::uint64_t lost_events = 0;                        // summed over runs
   std::uint64_t phantom_events = 0;                     // summed over runs
+  std::uint64_t late_events = 0;                        // summed over runs: applied after the bound, within 10x
+  WorkloadFigures workload;                             // summed over runs
   LagDistribution delivery_lag;                         // over every run's applied events
   DuplicateDistribution delivery_counts;                // over every run's delivered events
   std::map<std::string, std::uint64_t> point_coverage;  // named point -> hits, summed over runs
