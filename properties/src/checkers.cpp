@@ -514,6 +514,9 @@ void check_writes_resume(const History& history, CheckReport& report) {
     if (record.outcome == models::Outcome::ok && record.completed <= history.bound_end) continue;
     ++report.unacknowledged_after_heal;
     std::string what = "it failed at " + time_text(record.completed) + " (tried again until the bound)";
+    if (record.answered && record.outcome == models::Outcome::unknown)
+      what = "the service answered at " + time_text(record.completed) +
+             " that its outcome is unknown (not retried: it may have been written)";
     if (record.outcome == models::Outcome::ok)
       what = "it was acknowledged only at " + time_text(record.completed) + ", after the liveness bound at " +
              time_text(history.bound_end);

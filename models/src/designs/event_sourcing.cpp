@@ -77,7 +77,7 @@ class EventSourcing final : public Design {
   sim::Task<Attempt> append(ServiceEnv& env, const PlaceOrder& command) const {
     auto& context = env.context;
     auto tx = co_await env.db.begin();
-    if (!tx.ok()) co_return Attempt{tx.outcome, false};
+    if (!tx.ok()) co_return Attempt{Outcome::failed, false};  // no transaction: nothing was written
     std::int64_t version = 0;
     if (flaw_ == Flaw::non_atomic_version_check) {
       // Seeded bug: the expected version is read, but nothing makes the append conditional on it.

@@ -55,7 +55,8 @@ class ListenToYourself final : public Design {
     auto& context = env.context;
     // Validate against current state: an order this command already made is not made again.
     auto tx = co_await env.db.begin();
-    if (!tx.ok()) co_return PlaceOrderReply{tx.outcome};
+    // No transaction was opened (or none the service will use): nothing was written.
+    if (!tx.ok()) co_return PlaceOrderReply{Outcome::failed};
     DbFilter of_key{.key = command.key};
     auto orders = co_await tx.value.select(tables::orders, std::move(of_key));
     co_await tx.value.abort();

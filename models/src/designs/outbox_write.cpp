@@ -6,7 +6,8 @@ namespace faultline::models {
 sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command, OutboxDispatch dispatch) {
   auto& context = env.context;
   auto tx = co_await env.db.begin();
-  if (!tx.ok()) co_return PlaceOrderReply{tx.outcome};
+  // No transaction was opened (or none the service will use): nothing was written.
+  if (!tx.ok()) co_return PlaceOrderReply{Outcome::failed};
   // Changes of one aggregate are serialized by locking its row, so per key the
   // outbox ids follow commit order (what a relay reading by id relies on).
   DbFilter aggregate{.lock = LockMode::for_update, .key = command.key};

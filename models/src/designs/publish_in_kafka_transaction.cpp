@@ -35,7 +35,8 @@ class PublishInKafkaTransaction final : public Design {
     TransactionalProducer producer(context, env.broker, "service-order-" + std::to_string(command.command));
     if (co_await producer.init() != Outcome::ok) co_return PlaceOrderReply{Outcome::failed};
     auto tx = co_await env.db.begin();
-    if (!tx.ok()) co_return PlaceOrderReply{tx.outcome};
+    // No transaction was opened (or none the service will use): nothing was written.
+    if (!tx.ok()) co_return PlaceOrderReply{Outcome::failed};
     Row order_row{.key = command.key, .command = command.command};
     const auto order = co_await tx.value.insert(tables::orders, std::move(order_row));
     if (!order.ok()) {

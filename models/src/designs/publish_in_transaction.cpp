@@ -22,7 +22,8 @@ class PublishInTransaction final : public Design {
   sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
     auto& context = env.context;
     auto tx = co_await env.db.begin();
-    if (!tx.ok()) co_return PlaceOrderReply{tx.outcome};
+    // No transaction was opened (or none the service will use): nothing was written.
+    if (!tx.ok()) co_return PlaceOrderReply{Outcome::failed};
     Row order_row{.key = command.key, .command = command.command};
     const auto order = co_await tx.value.insert(tables::orders, std::move(order_row));
     if (!order.ok()) {
