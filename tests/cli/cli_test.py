@@ -944,7 +944,7 @@ def explore(context, folder, args):
     return stdout, coverage
 
 
-def case_explore_finds_the_lost_event_with_certainty(context):
+def case_explore_finds_the_lost_event_at_a_single_crash_site(context):
     with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
         os.mkdir(os.path.join(folder, "found"))
         args = ["--design", "dual-write-db-first", "--depth", "1", "--save-counterexamples", "found"]
@@ -981,7 +981,7 @@ def case_explore_finds_nothing_in_the_outbox_at_depth_two(context):
 
 
 EXPLORE_CASES = {
-    "Explore.FindsTheLostEventOfDualWriteWithCertainty": case_explore_finds_the_lost_event_with_certainty,
+    "Explore.FindsTheLostEventOfDualWriteAtASingleCrashSite": case_explore_finds_the_lost_event_at_a_single_crash_site,
     "Explore.FindsNothingInTheOutboxAtDepthTwo": case_explore_finds_nothing_in_the_outbox_at_depth_two,
 }
 
