@@ -10,6 +10,7 @@ packages=(
   libcli11-dev libfmt-dev libbenchmark-dev
   libjemalloc-dev  # the faultline command's allocator (a run allocates many small objects)
   python3-jsonschema
+  util-linux  # setpriv: as root, the command tests run the permission cases as an ordinary user
   chromium  # the timeline page's browser test (tests/reports/timeline_browser_test.py)
 )
 if [[ "${FAULTLINE_EXTRA_PACKAGES:-}" != "" ]]; then

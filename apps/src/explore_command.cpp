@@ -95,9 +95,11 @@ std::string verdict_line(const properties::ExploreResult& result) {
     if (result.expected_violation_runs > 0)
       return fmt::format("caught: {} violated in {} of {} runs", result.expected_violation,
                          result.expected_violation_runs, result.runs);
-    return fmt::format("NOT caught: no run violated {} (this positive control needs more than {} to show)",
-                       result.expected_violation,
-                       result.depth == properties::ExploreDepth::crash_pairs ? "two crashes" : "one crash");
+    return fmt::format(
+        "NOT caught: no run violated {} (no {} of this workload shows it: it may need more faults, another kind of "
+        "fault, such as a pause or a slow message, or another workload)",
+        result.expected_violation,
+        result.depth == properties::ExploreDepth::crash_pairs ? "crash site or pair of sites" : "single crash site");
   }
   return fmt::format("{} hold at {} ({} runs)", joined(result.claimed, ","), where, result.runs);
 }
@@ -179,7 +181,7 @@ int run_explore(const ExploreCommandOptions& options, const models::DesignRegist
   if (result.faults_not_struck > 0) {
     std::fprintf(stderr,
                  "faultline: nondeterminism: %llu planned crashes never struck although the run without faults "
-                 "reached their sites; the search proves nothing\n",
+                 "reached their sites; the search's findings cannot be trusted\n",
                  static_cast<unsigned long long>(result.faults_not_struck));
     return exit_nondeterminism;
   }

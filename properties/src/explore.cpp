@@ -175,7 +175,7 @@ class Explorer {
     ++result_.runs;
     result_.events += observation.events;
     // A planned crash at a site the same prefix reached must strike; if it does not,
-    // the design is not deterministic and the search proves nothing.
+    // the design is not deterministic and the search's findings cannot be trusted.
     if (observation.faults.size() != faults_planned) ++result_.faults_not_struck;
 
     const RunVerdict verdict = judge(observation);

@@ -4,7 +4,8 @@
 Goal: the command behaves as a user relies on it. Bad input is refused with one line
 on stderr ("faultline: error: ..."), exit code 2 and no file written; a sweep writes a
 report that matches reports/schema/report.schema.json and says what the designs
-promise (the positive control loses events, the outbox does not); the same sweep
+promise (exit 0: the positive control loses events, and every design that claims
+invariants keeps every one of them); the same sweep
 writes the same results twice; a counterexample replays to the trace hash the report
 lists.
 
@@ -16,7 +17,9 @@ registers one test per case (tests/cli/CMakeLists.txt asks this script for the l
     cli_test.py FAULTLINE SCHEMA CASE
 
 A case whose name starts with DISABLED_ documents a known bug: ctest lists it as
-disabled, and running it by hand shows the bug. Exit code 77 means skipped.
+disabled, and running it by hand shows the bug. Exit code 77 means skipped. A case
+about permissions runs the command as `nobody` when the tests run as root, since root
+may write anywhere.
 """
 import hashlib
 import json
@@ -28,6 +31,11 @@ import sys
 import tempfile
 
 SKIPPED = 77
+# Root may write into a read-only folder, so a case about permissions runs the command
+# as an ordinary user when the tests run as root (as CI does, in a container):
+# setpriv comes with util-linux (scripts/deps.sh).
+UNPRIVILEGED_USER = "nobody"
+UNPRIVILEGED_PREFIX = ["setpriv", f"--reuid={UNPRIVILEGED_USER}", "--regid=nogroup", "--clear-groups", "--"]
 DESIGNS = ("dual-write-db-first", "outbox-polling")
 PROFILES = ("default", "crashes", "network", "durability", "clocks", "none")
 SWEEP_SEEDS = "50"
@@ -52,10 +60,12 @@ class Context:
         self.faultline = faultline
         self.schema = schema
 
-    def run(self, args, cwd, timeout=60):
-        """Runs the command; returns (exit code, stdout, stderr) as text."""
+    def run(self, args, cwd, timeout=60, unprivileged=False):
+        """Runs the command; returns (exit code, stdout, stderr) as text. With
+        `unprivileged` and the tests running as root, the command runs as `nobody`."""
+        prefix = UNPRIVILEGED_PREFIX if unprivileged and os.geteuid() == 0 else []
         try:
-            done = subprocess.run([self.faultline] + args, cwd=cwd, capture_output=True, timeout=timeout)
+            done = subprocess.run(prefix + [self.faultline] + args, cwd=cwd, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise Failure(f"`{shown(args)}` did not finish within {timeout} s")
         except OSError as error:
@@ -101,14 +111,13 @@ class BadInput:
     holding `scenario`); `names` are fragments the error line must contain; `absent`
     are paths that must not exist afterwards."""
 
-    def __init__(self, args, names, scenario=None, folders=(), absent=(), read_only=(), skip_as_root=None):
+    def __init__(self, args, names, scenario=None, folders=(), absent=(), read_only=()):
         self.args = args
         self.names = names
         self.scenario = scenario
         self.folders = folders
         self.absent = absent
         self.read_only = read_only
-        self.skip_as_root = skip_as_root
 
 
 def deeply_nested_arrays(depth):
@@ -132,9 +141,7 @@ BAD_INPUT = {
                                     folders=["target"]),
     "ReportInReadOnlyFolder": BadInput(
         ["run", "--seeds", "1", "--report", "{root}/locked/r.json"], ["{root}/locked/r.json"], folders=["locked"],
-        read_only=["locked"], absent=["{root}/locked/r.json"],
-        skip_as_root="tests run as root here, and root may write into a read-only folder, so the command "
-                     "rightly accepts the path; run ctest as an ordinary user to check this case"),
+        read_only=["locked"], absent=["{root}/locked/r.json"]),
     "ReplayWithoutSeed": BadInput(["replay", "--design", "outbox-polling"], ["--seed"]),
     "ReplayWithoutDesign": BadInput(["replay", "--seed", "3"], ["--design"]),
     "ReplayUnknownDesign": BadInput(["replay", "--design", "nope", "--seed", "1"], ["nope"]),
@@ -199,6 +206,18 @@ BAD_INPUT = {
 }
 
 
+def hand_over_to_unprivileged_user(context, root):
+    """Makes the case's folder the unprivileged user's, and checks that user can run the command."""
+    import pwd
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    for folder, subfolders, files in os.walk(root):
+        for name in [folder] + [os.path.join(folder, entry) for entry in subfolders + files]:
+            os.chown(name, user.pw_uid, user.pw_gid)
+    code, _, stderr = context.run(["--help"], cwd=root, unprivileged=True)
+    expect(code == 0, f"{UNPRIVILEGED_USER} cannot run {context.faultline} (every folder above it must be "
+           f"searchable by others): `{shown(UNPRIVILEGED_PREFIX + ['faultline', '--help'])}` exited {code}\n{stderr}")
+
+
 def check_bad_input(context, case):
     with tempfile.TemporaryDirectory(prefix="faultline-cli-") as root:
         root = os.path.realpath(root)
@@ -220,13 +239,14 @@ def check_bad_input(context, case):
         for path in absent:
             if os.path.lexists(path):
                 raise Skip(f"{path} exists on this machine, so the case cannot check that nothing is written there")
-        if case.skip_as_root and os.geteuid() == 0:
-            raise Skip(case.skip_as_root)
+        unprivileged = bool(case.read_only)
+        if unprivileged and os.geteuid() == 0:
+            hand_over_to_unprivileged_user(context, root)
         for folder in case.read_only:
             os.chmod(os.path.join(root, folder), stat.S_IRUSR | stat.S_IXUSR)
         try:
             before = snapshot(root)
-            code, stdout, stderr = context.run(args, cwd=work)
+            code, stdout, stderr = context.run(args, cwd=work, unprivileged=unprivileged)
             after = snapshot(root)
         finally:
             for folder in case.read_only:
@@ -264,10 +284,9 @@ def sweep(context, folder, report="out.json"):
     for design in DESIGNS:
         args += ["--design", design]
     code, stdout, stderr = context.run(args, cwd=folder)
-    # Exit 1 is an honest answer only when the summary says which expectation failed.
-    explained = re.search(r"claimed invariant \S+ violated|positive control not caught", stdout)
-    expect(code == 0 or (code == 1 and explained),
-           f"`{shown(args)}` exited {code}; expected 0, or 1 with an explanation\nstdout:\n{stdout}\nstderr:\n{stderr}")
+    # Every claimed invariant holds and every positive control is caught: exit 0, nothing else.
+    expect(code == 0, f"`{shown(args)}` exited {code}, expected 0 (every claim held, every positive control "
+           f"caught)\nstdout:\n{stdout}\nstderr:\n{stderr}")
     expect(stderr == "", f"`{shown(args)}` printed on stderr:\n{stderr}")
     path = os.path.join(folder, report)
     expect(os.path.isfile(path), f"`{shown(args)}` did not write {report}\nstdout:\n{stdout}")
@@ -359,6 +378,9 @@ def case_report_matches_schema(context):
                    f"{result['design']}: counterexample at seed {example['seed']} has replay command {replay!r}, "
                    f"which does not name its design and seed")
 
+    claims = listed_claims(context)
+    for result in report["results"]:
+        expect_verdicts_as_promised(result, claims[result["design"]])
     positive_control = result_of(report, "dual-write-db-first")
     expect(positive_control["violations"]["L"] > 0,
            f"dual-write-db-first lost no event in {SWEEP_SEEDS} seeds: the positive control was not caught")
@@ -369,6 +391,52 @@ def case_report_matches_schema(context):
            f"outbox-polling lost events in {outbox['violations']['L']} runs; first counterexample replays with: "
            + (outbox["counterexamples"][0]["replay"] if outbox["counterexamples"] else "(none listed)"))
     expect(outbox["verdicts"]["L"] == "holds", f"outbox-polling claims L but its verdict is {outbox['verdicts']['L']}")
+
+
+DESIGN_LINE = re.compile(r"^  (\S+)\s+claims (\S+)", re.MULTILINE)
+
+
+def listed_claims(context):
+    """The claims of every design, as `faultline list` prints them: {design: [invariant, ...]}."""
+    code, listed, stderr = context.run(["list"], cwd=".")
+    expect(code == 0, f"`faultline list` exited {code}\n{stderr}")
+    return {name: ([] if claims == "-" else claims.split(",")) for name, claims in DESIGN_LINE.findall(listed)}
+
+
+def expect_verdicts_as_promised(result, claims):
+    """A positive control's expected violation is "violated"; every invariant a design
+    claims (`claims`, from `faultline list`) is "holds", with no violating run."""
+    design, verdicts = result["design"], result["verdicts"]
+    expected = result.get("expected_violation", "")
+    if expected:
+        expect(verdicts.get(expected) == "violated",
+               f"{design} is a positive control for {expected}, but its verdict is {verdicts.get(expected)!r}")
+    expect(expected or claims, f"{design} is no positive control yet claims nothing")
+    for invariant in claims:
+        replay = next((example["replay"] for example in result["counterexamples"] if example["invariant"] == invariant),
+                      "(none listed)")
+        expect(verdicts.get(invariant) == "holds" and result["violations"].get(invariant) == 0,
+               f"{design} claims {invariant}, but its verdict is {verdicts.get(invariant)!r} with "
+               f"{result['violations'].get(invariant)} violating runs; replay: {replay}")
+
+
+def case_every_correct_design_keeps_every_claim(context):
+    claims = listed_claims(context)
+    correct = [name for name, claimed in claims.items() if claimed]
+    expect(len(correct) >= 8, f"`faultline list` names {len(correct)} designs that claim invariants: {correct}")
+    args = ["run", "--seeds", SWEEP_SEEDS, "--commands", "20", "--report", "out.json", "--jobs", "2"]
+    for design in correct:
+        args += ["--design", design]
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect(code == 0, f"`{shown(args)}` exited {code}, expected 0: every claim of every correct design holds"
+               f"\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        with open(os.path.join(folder, "out.json"), encoding="utf-8") as handle:
+            report = parse_report(handle.read())
+    expect(sorted(result["design"] for result in report["results"]) == sorted(correct),
+           f"the report has results for {[result['design'] for result in report['results']]}, expected {correct}")
+    for result in report["results"]:
+        expect_verdicts_as_promised(result, claims[result["design"]])
 
 
 def case_report_is_deterministic(context):
@@ -876,7 +944,7 @@ def explore(context, folder, args):
     return stdout, coverage
 
 
-def case_explore_finds_the_lost_event_with_certainty(context):
+def case_explore_finds_the_lost_event_at_a_single_crash_site(context):
     with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
         os.mkdir(os.path.join(folder, "found"))
         args = ["--design", "dual-write-db-first", "--depth", "1", "--save-counterexamples", "found"]
@@ -913,7 +981,7 @@ def case_explore_finds_nothing_in_the_outbox_at_depth_two(context):
 
 
 EXPLORE_CASES = {
-    "Explore.FindsTheLostEventOfDualWriteWithCertainty": case_explore_finds_the_lost_event_with_certainty,
+    "Explore.FindsTheLostEventOfDualWriteAtASingleCrashSite": case_explore_finds_the_lost_event_at_a_single_crash_site,
     "Explore.FindsNothingInTheOutboxAtDepthTwo": case_explore_finds_nothing_in_the_outbox_at_depth_two,
 }
 
@@ -923,6 +991,7 @@ CASES = {f"BadInput.{name}": (lambda context, case=case: check_bad_input(context
 CASES.update({
     "Run.WritesAReportThatMatchesTheSchema": case_report_matches_schema,
     "Run.WritesTheSameResultsTwice": case_report_is_deterministic,
+    "Run.EveryCorrectDesignKeepsEveryClaim": case_every_correct_design_keeps_every_claim,
     "Replay.PrintsTheSameTraceHashTwice": case_replay_prints_the_same_hash_twice,
     "Replay.WritesTheTraceAsJsonLines": case_replay_writes_trace_as_json_lines,
     "Replay.ScenarioFromTheReportReproducesTheCounterexample": case_replay_of_report_scenario_reproduces_counterexample,

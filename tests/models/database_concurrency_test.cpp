@@ -422,20 +422,10 @@ TEST(DatabaseIsolation, ReadUncommittedSelectWithALimitStillFindsAMatchingRow) {
   ASSERT_EQ(record.ids.size(), 4u);
   // Rows 1 and 2 are dirty-updated to state 1; rows 3 and 4 (uncommitted insert) are in state 0.
   const std::vector<std::int64_t> expected{record.ids[2]};
-  if (record.dirty_sees_first_pending != expected) {
-    // KNOWN BUG: models/src/db.cpp Database::select() stops collecting candidates from
-    // the committed state index after `limit + own writes + 1` ids, assuming only the
-    // transaction's own writes can disqualify a candidate. Under READ UNCOMMITTED other
-    // transactions' writes can disqualify more: here rows 1 and 2 (dirty-updated to
-    // state 1) use up the candidates, committed row 3 is never considered, and
-    // `state = 0 ORDER BY id LIMIT 1` answers with the uncommitted row 4 instead of 3
-    // (or with nothing when no uncommitted row follows).
-    std::string got;
-    for (const std::int64_t id : record.dirty_sees_first_pending) got += " " + std::to_string(id);
-    GTEST_SKIP() << "KNOWN BUG: READ UNCOMMITTED `state = 0 LIMIT 1` returned [" << got << " ] instead of row "
-                 << record.ids[2];
-  }
-  EXPECT_EQ(record.dirty_sees_first_pending, expected);
+  // Under READ UNCOMMITTED other transactions' writes can disqualify committed rows
+  // (rows 1 and 2 here): the select must look past them, not answer with row 4 or nothing.
+  EXPECT_EQ(record.dirty_sees_first_pending, expected)
+      << "READ UNCOMMITTED `state = 0 ORDER BY id LIMIT 1` must find the committed row 3";
 }
 
 }  // namespace

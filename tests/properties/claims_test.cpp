@@ -30,7 +30,7 @@ class EveryDesign : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryDesign, KeepsTheInvariantsItClaimsUnderGeneratedFaults) {
   const models::Design& design = *designs().find(GetParam());
-  if (design.claims().empty()) GTEST_SKIP() << design.name() << " claims no invariant (a positive control)";
+  ASSERT_FALSE(design.claims().empty()) << design.name() << ": instantiated only over designs that claim";
   rc::detail::TestMetadata metadata{.id = "EveryDesign/" + design.name(), .description = design.name()};
   const auto result = rc::detail::checkTestable(
       [&design] {
@@ -59,6 +59,15 @@ std::vector<std::string> positive_controls() {
   return names;
 }
 
+// Each suite runs over its own designs, so a design that neither claims an invariant
+// nor names the one it must be caught violating would be checked by neither.
+TEST(EveryRegisteredDesign, EitherClaimsInvariantsOrIsAPositiveControl) {
+  for (const auto& design : designs().all())
+    EXPECT_NE(design->claims().empty(), design->expected_violation().empty())
+        << design->name() << " must either claim invariants or name the violation it must be caught in, not "
+        << (design->claims().empty() ? "neither" : "both");
+}
+
 INSTANTIATE_TEST_SUITE_P(Designs, EveryDesign, ::testing::ValuesIn(claiming_designs()), [](const auto& info) {
   std::string name = info.param;
   for (char& c : name)
@@ -79,7 +88,7 @@ class EveryPositiveControl : public ::testing::TestWithParam<std::string> {};
 TEST_P(EveryPositiveControl, IsCaughtWithinTheBudgetAndShrinksToASmallCounterexample) {
   const models::Design& design = *designs().find(GetParam());
   const std::string expected = design.expected_violation();
-  if (expected.empty()) GTEST_SKIP() << design.name() << " is not a positive control";
+  ASSERT_FALSE(expected.empty()) << design.name() << ": instantiated only over positive controls";
 
   // The last failing case RapidCheck evaluates is the fully shrunk one.
   models::Scenario shrunk;

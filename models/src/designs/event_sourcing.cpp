@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "faultline/models/design.h"
+#include "write_retries.h"
 
 namespace faultline::models {
 namespace {
@@ -45,7 +46,7 @@ class EventSourcing final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override {
     if (flaw_ != Flaw::none) return {};
-    return {"L", "P", "A", "O", "EO", "E", "V", "ND", "W"};
+    return {"L", "P", "A", "O", "EO", "E", "V"};
   }
   std::string expected_violation() const override { return breaks_; }
   Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }
@@ -54,58 +55,47 @@ class EventSourcing final : public Design {
             "subscription.after_checkpoint"};
   }
 
+  // A concurrency conflict (another append took the expected version first) is
+  // retried with a fresh version, like any transaction that ended without committing.
   sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
-    constexpr int attempts = 5;
-    Outcome last = Outcome::failed;
-    for (int attempt = 0; attempt < attempts; ++attempt) {
-      const auto [outcome, retry] = co_await append(env, command);
-      if (!retry) co_return PlaceOrderReply{outcome, 0};
-      last = outcome;
-      co_await env.context.sleep(sim::Duration{env.context.rng().between(100, 2'000)});
+    WriteRetries retries(env.context);
+    for (;;) {
+      const WriteAttempt attempt = co_await append(env, command);
+      if (attempt.end == AttemptEnd::final || !co_await retries.another_attempt()) co_return attempt.reply;
     }
-    co_return PlaceOrderReply{last, 0};
   }
 
   void start(ServiceEnv& env) const override { env.context.spawn(subscription(env)); }
 
  private:
-  struct Attempt {
-    Outcome outcome;
-    bool retry;  // a concurrency conflict: try again with a fresh version
-  };
-
-  sim::Task<Attempt> append(ServiceEnv& env, const PlaceOrder& command) const {
+  sim::Task<WriteAttempt> append(ServiceEnv& env, const PlaceOrder& command) const {
     auto& context = env.context;
     auto tx = co_await env.db.begin();
-    if (!tx.ok()) co_return Attempt{Outcome::failed, false};  // no transaction: nothing was written
+    if (!tx.ok()) co_return WriteAttempt{PlaceOrderReply{Outcome::failed}, AttemptEnd::transient};
     std::int64_t version = 0;
     if (flaw_ == Flaw::non_atomic_version_check) {
       // Seeded bug: the expected version is read, but nothing makes the append conditional on it.
       DbFilter of_stream{.key = command.key};
       auto events = co_await tx.value.select(store::events, std::move(of_stream));
-      if (!events.ok()) co_return Attempt{Outcome::failed, false};
+      if (!events.ok()) co_return co_await roll_back(tx.value);
       for (const Row& event : events.value) version = std::max(version, event.version);
       co_await context.point("es.after_read_version");
     } else {
       DbFilter of_stream{.key = command.key};
       auto stream = co_await tx.value.select(store::streams, std::move(of_stream));
-      if (!stream.ok()) co_return Attempt{Outcome::failed, false};
+      if (!stream.ok()) co_return co_await roll_back(tx.value);
       co_await context.point("es.after_read_version");
       if (stream.value.empty()) {
         Row head{.key = command.key, .state = 1};
         head.unique_key = command.key;
         const auto created = co_await tx.value.insert(store::streams, std::move(head));
-        if (!created.ok()) {
-          co_await tx.value.abort();
-          co_return Attempt{Outcome::failed, created.error == "unique violation"};
-        }
+        // A concurrent first append created the stream first (unique violation).
+        if (!created.ok()) co_return co_await roll_back(tx.value);
       } else {
         version = stream.value.front().state;
         const auto bumped = co_await tx.value.update(store::streams, stream.value.front().id, version + 1, version);
-        if (!bumped.ok() || bumped.value == 0) {
-          co_await tx.value.abort();
-          co_return Attempt{Outcome::failed, bumped.ok() || bumped.error == "lock timeout"};
-        }
+        // No row affected: another append bumped the version first (a conflict).
+        if (!bumped.ok() || bumped.value == 0) co_return co_await roll_back(tx.value);
       }
     }
     Row event{.key = command.key, .command = command.command, .event_id = event_id_for(command.command)};
@@ -115,18 +105,16 @@ class EventSourcing final : public Design {
     event.written_at = context.now();
     if (flaw_ == Flaw::none) event.unique_key = command.key + "#" + std::to_string(version + 1);
     const auto appended = co_await tx.value.insert(store::events, std::move(event));
-    if (!appended.ok()) {
-      co_await tx.value.abort();
-      co_return Attempt{Outcome::failed, appended.error == "unique violation"};
-    }
+    if (!appended.ok()) co_return co_await roll_back(tx.value);
     co_await context.point("es.before_commit");
     const auto committed = co_await tx.value.commit();
-    if (!committed.ok()) {
-      const bool conflict = committed.error == "unique violation" || committed.error == "serialization failure";
-      co_return Attempt{committed.outcome, conflict};
-    }
+    // A refused commit (a unique violation: a conflict) committed nothing; one whose
+    // answer never came may have.
+    if (committed.outcome == Outcome::failed)
+      co_return WriteAttempt{PlaceOrderReply{Outcome::failed}, AttemptEnd::transient};
+    if (!committed.ok()) co_return WriteAttempt{PlaceOrderReply{committed.outcome}};
     co_await context.point("es.after_commit");
-    co_return Attempt{Outcome::ok, false};
+    co_return WriteAttempt{PlaceOrderReply{Outcome::ok, 0}};
   }
 
   // The subscription: publishes events in id order (per stream, ids follow commit

@@ -1,21 +1,19 @@
 // The outbox write path: see outbox.h.
 #include "faultline/models/outbox.h"
+#include "write_retries.h"
 
 namespace faultline::models {
+namespace {
 
-sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command, OutboxDispatch dispatch) {
+sim::Task<WriteAttempt> attempt_order_with_outbox(ServiceEnv& env, const PlaceOrder& command, OutboxDispatch dispatch) {
   auto& context = env.context;
   auto tx = co_await env.db.begin();
-  // No transaction was opened (or none the service will use): nothing was written.
-  if (!tx.ok()) co_return PlaceOrderReply{Outcome::failed};
+  if (!tx.ok()) co_return WriteAttempt{PlaceOrderReply{Outcome::failed}, AttemptEnd::transient};
   // Changes of one aggregate are serialized by locking its row, so per key the
   // outbox ids follow commit order (what a relay reading by id relies on).
   DbFilter aggregate{.lock = LockMode::for_update, .key = command.key};
   auto customer = co_await tx.value.select(tables::customers, std::move(aggregate));
-  if (!customer.ok()) {
-    co_await tx.value.abort();
-    co_return PlaceOrderReply{Outcome::failed};
-  }
+  if (!customer.ok()) co_return co_await roll_back(tx.value);
   if (customer.value.empty()) {
     // The first order of a key creates its row; a concurrent first order waits for
     // it (unique key), then finds and locks the row instead.
@@ -26,26 +24,17 @@ sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder c
       DbFilter again{.lock = LockMode::for_update, .key = command.key};
       customer = co_await tx.value.select(tables::customers, std::move(again));
     }
-    if (!inserted.ok() && (!customer.ok() || customer.value.empty())) {
-      co_await tx.value.abort();
-      co_return PlaceOrderReply{Outcome::failed};
-    }
+    if (!inserted.ok() && (!customer.ok() || customer.value.empty())) co_return co_await roll_back(tx.value);
   }
   Row order_row{.key = command.key, .command = command.command};
   const auto order = co_await tx.value.insert(tables::orders, std::move(order_row));
-  if (!order.ok()) {
-    co_await tx.value.abort();
-    co_return PlaceOrderReply{Outcome::failed};
-  }
+  if (!order.ok()) co_return co_await roll_back(tx.value);
   // The event rides in the same transaction as the change, with its stable id.
   Row outbox_row{.key = command.key, .command = command.command, .event_id = event_id_for(command.command)};
   outbox_row.state = outbox_state::pending;
   outbox_row.order_id = order.value;
   const auto outbox = co_await tx.value.insert(tables::outbox, std::move(outbox_row));
-  if (!outbox.ok()) {
-    co_await tx.value.abort();
-    co_return PlaceOrderReply{Outcome::failed};
-  }
+  if (!outbox.ok()) co_return co_await roll_back(tx.value);
   if (dispatch == OutboxDispatch::inner_commit_hook) {
     // Seeded bug: the inner unit of work "committed", so its hook publishes now,
     // while the outer transaction can still fail.
@@ -54,9 +43,22 @@ sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder c
   }
   co_await context.point("service.before_commit");
   const auto committed = co_await tx.value.commit();
-  if (!committed.ok()) co_return PlaceOrderReply{committed.outcome};
+  // A refused commit committed nothing; one whose answer never came may have.
+  if (committed.outcome == Outcome::failed)
+    co_return WriteAttempt{PlaceOrderReply{Outcome::failed}, AttemptEnd::transient};
+  if (!committed.ok()) co_return WriteAttempt{PlaceOrderReply{committed.outcome}};
   co_await context.point("service.after_commit");
-  co_return PlaceOrderReply{Outcome::ok, order.value};
+  co_return WriteAttempt{PlaceOrderReply{Outcome::ok, order.value}};
+}
+
+}  // namespace
+
+sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command, OutboxDispatch dispatch) {
+  WriteRetries retries(env.context);
+  for (;;) {
+    const WriteAttempt attempt = co_await attempt_order_with_outbox(env, command, dispatch);
+    if (attempt.end == AttemptEnd::final || !co_await retries.another_attempt()) co_return attempt.reply;
+  }
 }
 
 }  // namespace faultline::models

@@ -17,6 +17,10 @@ inline constexpr std::int64_t sent = 1;
 // micronaut-core #10019).
 enum class OutboxDispatch { relay_only, inner_commit_hook };
 
+// An attempt that ends before it could have committed (a lock wait past the statement
+// timeout, a lost race to create the key's row, a refused commit) is rolled back and
+// run again with a backoff while the client still waits; a commit whose answer never
+// came is reported unknown.
 sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command,
                                                    OutboxDispatch dispatch = OutboxDispatch::relay_only);
 

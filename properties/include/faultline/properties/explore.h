@@ -1,7 +1,10 @@
 // Systematic search (design.md section 7): instead of drawing fault plans from a seed,
 // crash the system at every named point the workload reaches, one site at a time
-// (depth 1), and at ordered pairs of sites (depth 2, bounded), so that a bug one crash
-// can trigger is found with certainty, not probability.
+// (depth 1), and at ordered pairs of sites (depth 2, bounded). Within the one workload
+// explored (its commands, seed and arrival times), depth 1 tries every crash site, so
+// a bug that one crash of that workload shows is found on every search, not by chance;
+// a bug the workload never reaches, or one that needs more faults, another kind of
+// fault (a pause, a partition, a slow message) or another interleaving, is beyond it.
 //
 // Method. A run without faults (the baseline) gives the coverage: every named point the
 // safety phase reaches and how often. Its crash sites are the (point, hit) pairs: "the
