@@ -48,6 +48,7 @@ class EventSourcing final : public Design {
     return {"L", "P", "A", "O", "EO", "E", "V"};
   }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override { return flaw_ == Flaw::none ? std::string() : "event-sourcing"; }
   Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }
   std::vector<std::string> points() const override {
     return {"es.after_read_version", "es.before_commit", "es.after_commit", "subscription.after_publish_ack",

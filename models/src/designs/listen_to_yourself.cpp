@@ -44,6 +44,7 @@ class ListenToYourself final : public Design {
     return {"L", "P", "A", "ALO", "EO", "O", "E"};
   }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override { return flaw_ == Flaw::none ? std::string() : "listen-to-yourself"; }
   Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }
   SourceOfTruth source_of_truth() const override { return SourceOfTruth::broker; }
   std::vector<std::string> points() const override {
