@@ -163,6 +163,8 @@ const std::set<std::string> found_by_one_crash = {
     "bug-consumer-reads-uncommitted",
     "bug-gap-held-forever",
     "bug-listen-to-yourself-without-revalidation",
+    "bug-publish-without-ack",
+    "bug-asynchronous-commit",
 };
 // Races: the run without faults already shows them, no crash needed.
 const std::set<std::string> found_without_a_crash = {"bug-unlocked-claim", "bug-non-atomic-version-check"};
