@@ -32,21 +32,25 @@ namespace {
 class WithSettings final : public Design {
  public:
   WithSettings(std::shared_ptr<const Design> base, std::string name, Settings settings, std::vector<std::string> claims,
-               std::string expected_violation, std::string summary)
+               std::string expected_violation, std::string summary, std::string correct_twin)
       : base_(std::move(base)),
         name_(std::move(name)),
         settings_(std::move(settings)),
         claims_(std::move(claims)),
         expected_violation_(std::move(expected_violation)),
-        summary_(std::move(summary)) {
+        summary_(std::move(summary)),
+        correct_twin_(std::move(correct_twin)) {
     assert(base_ != nullptr);
     assert((claims_.empty() || expected_violation_.empty()) && "a positive control claims nothing");
+    if (!expected_violation_.empty() && correct_twin_.empty()) correct_twin_ = base_->name();
+    assert((expected_violation_.empty() || correct_twin_ != name_) && "a seeded bug is not its own twin");
   }
 
   std::string name() const override { return name_; }
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override { return claims_; }
   std::string expected_violation() const override { return expected_violation_; }
+  std::string correct_twin() const override { return correct_twin_; }
   Settings default_settings() const override { return settings_; }
   std::vector<std::string> points() const override { return base_->points(); }
   SourceOfTruth source_of_truth() const override { return base_->source_of_truth(); }
@@ -54,6 +58,7 @@ class WithSettings final : public Design {
     return base_->place_order(env, std::move(command));
   }
   void start(ServiceEnv& env) const override { base_->start(env); }
+  void start_relay(ServiceEnv& env, std::uint32_t relay_index) const override { base_->start_relay(env, relay_index); }
 
  private:
   std::shared_ptr<const Design> base_;
@@ -62,6 +67,7 @@ class WithSettings final : public Design {
   std::vector<std::string> claims_;
   std::string expected_violation_;
   std::string summary_;
+  std::string correct_twin_;
 };
 
 // outbox-polling on a three-replica broker, correctly configured and not.
@@ -84,16 +90,17 @@ void add_replicated_broker_variants(DesignRegistry& registry) {
   weak.broker.fsync = BrokerFsync::periodic;
   registry.add(with_settings(outbox, "bug-broker-acks-1", weak, {}, "L",
                              "outbox-polling-replicated with acks=1, unclean leader election and periodic fsync: "
-                             "a leader failover loses records the relay already marked sent"));
+                             "a leader failover loses records the relay already marked sent",
+                             "outbox-polling-replicated"));
 }
 
 }  // namespace
 
 std::shared_ptr<const Design> with_settings(std::shared_ptr<const Design> base, std::string name, Settings settings,
                                             std::vector<std::string> claims, std::string expected_violation,
-                                            std::string summary) {
+                                            std::string summary, std::string correct_twin) {
   return std::make_shared<WithSettings>(std::move(base), std::move(name), std::move(settings), std::move(claims),
-                                        std::move(expected_violation), std::move(summary));
+                                        std::move(expected_violation), std::move(summary), std::move(correct_twin));
 }
 
 DesignRegistry builtin_designs() {
@@ -104,6 +111,7 @@ DesignRegistry builtin_designs() {
   registry.add(make_publish_in_kafka_transaction());
   registry.add(make_outbox_polling());
   registry.add(make_outbox_polling_leased());
+  registry.add(make_outbox_polling_2_relays());
   registry.add(make_outbox_cdc());
   registry.add(make_outbox_cdc_failover());
   registry.add(make_event_sourcing());

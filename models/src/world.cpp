@@ -151,7 +151,8 @@ std::vector<FaultWindow> fault_windows(const std::vector<sim::FaultRecord>& faul
 }  // namespace
 
 std::vector<std::string> model_points() {
-  return {"db.commit.before_sync", "db.commit.after_sync", "broker.produce.before_sync",  "broker.produce.after_sync",
+  return {"db.commit.before_sync",  "db.commit.after_sync",  "db.wal_writer.before_sync", "broker.produce.before_sync",
+          "broker.produce.after_sync",
           "consumer.before_apply", "consumer.after_apply", "consumer.after_commit_offset"};
 }
 

@@ -910,10 +910,10 @@ def case_hunt_exits_one_when_a_control_is_not_caught_by_every_search(context):
     # One seed per search is too small a budget for this control in some search.
     with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
         stdout, rows, _ = run_hunt(context, folder, ["--searches", "3", "--seeds-max", "1", "--commands", "20",
-                                                     "--design", "bug-unlocked-claim"], expected_code=1)
-    row = rows.get("bug-unlocked-claim")
+                                                     "--design", "bug-resubmit-without-ownership"], expected_code=1)
+    row = rows.get("bug-resubmit-without-ownership")
     expect(row is not None and row.group(3) == "NOT CAUGHT", f"the hunt did not say NOT CAUGHT:\n{stdout}")
-    expect("bug-unlocked-claim: positive control not caught" in stdout, f"no note on the missed control:\n{stdout}")
+    expect("bug-resubmit-without-ownership: positive control not caught" in stdout, f"no note on the missed control:\n{stdout}")
 
 
 HUNT_CASES = {

@@ -232,7 +232,7 @@ TEST_P(CorrectDesign, AcknowledgesEveryCommandWithoutFaults) {
     const Scenario scenario = scenario_for_seed(*design, seed, Workload{.commands = commands}, *none);
     ASSERT_TRUE(scenario.plan.faults.empty()) << "the profile none plans no fault";
     const Observation observation = run_scenario(scenario, *design);
-    ASSERT_EQ(observation.commands.size(), commands);
+    ASSERT_EQ(observation.commands.size(), commands + scenario.workload.after_heal_commands);
     for (const CommandRecord& command : observation.commands) {
       if (command.outcome == Outcome::ok) continue;
       if (++rejected > 5) continue;
@@ -242,7 +242,8 @@ TEST_P(CorrectDesign, AcknowledgesEveryCommandWithoutFaults) {
                           " --commands " + std::to_string(commands) + " --profile none";
     }
   }
-  EXPECT_EQ(rejected, 0u) << GetParam() << ": " << rejected << " of " << seeds * commands
+  EXPECT_EQ(rejected, 0u) << GetParam() << ": " << rejected << " of "
+                          << seeds * (commands + Workload{}.after_heal_commands)
                           << " commands were not acknowledged in runs without any fault; the first:"
                           << first_rejections;
 }

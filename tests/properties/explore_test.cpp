@@ -199,6 +199,12 @@ const std::map<std::string, ExpectedOutcome>& depth_one_outcomes() {
       {"bug-consumer-reads-uncommitted", {DepthOne::found_by_one_crash}},
       {"bug-listen-to-yourself-without-revalidation", {DepthOne::found_by_one_crash}},
       {"bug-broker-acks-1", {DepthOne::found_by_one_crash}},
+      {"bug-publish-without-ack", {DepthOne::found_by_one_crash}},
+      {"bug-asynchronous-commit", {DepthOne::found_by_one_crash}},
+      {"bug-breaker-stuck-half-open",
+       {DepthOne::not_found,
+        "the breaker opens after 5 failed writes in a row and its probe must fail too: a fault that lasts, over "
+        "more commands than 3, not one crash"}},
   };
   return outcomes;
 }

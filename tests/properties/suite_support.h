@@ -21,6 +21,13 @@ inline int suite_scale() {
   return scale > 0 ? scale : 1;
 }
 
+// A design's name as a GoogleTest parameter name (letters, digits and underscores).
+inline std::string test_name_of(std::string design_name) {
+  for (char& c : design_name)
+    if (c == '-') c = '_';
+  return design_name;
+}
+
 // Writes the scenario where a reader will find it, and returns the replay command.
 inline std::string save_counterexample(const models::Scenario& scenario) {
   const std::string path = "counterexample-" + scenario.design + ".json";

@@ -46,6 +46,9 @@ class CircuitBreakerOutbox final : public Design {
     return flaw_ == Flaw::none ? base_->claims() : std::vector<std::string>{};
   }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override {
+    return flaw_ == Flaw::none ? std::string() : std::string("outbox-polling-circuit-breaker");
+  }
   Settings default_settings() const override { return base_->default_settings(); }
   std::vector<std::string> points() const override { return base_->points(); }
   void start(ServiceEnv& env) const override { base_->start(env); }
@@ -67,7 +70,9 @@ class CircuitBreakerOutbox final : public Design {
     const bool probe = breaker.state == Breaker::State::half_open;
     if (probe) breaker.probe_in_flight = true;
 
-    const PlaceOrderReply reply = co_await write_order_with_outbox(env, std::move(command));
+    // The breaker is the service's failure policy: each command is one attempt.
+    const PlaceOrderReply reply =
+        co_await write_order_with_outbox(env, std::move(command), OutboxDispatch::relay_only, WriteRetrying::fail_fast);
 
     if (reply.outcome == Outcome::ok) {
       breaker = Breaker{};

@@ -21,6 +21,7 @@ class WithConsumer final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override { return {}; }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override { return base_->name(); }
   Settings default_settings() const override {
     Settings settings = base_->default_settings();
     flaw_(settings);  // Seeded bug: one consumer setting

@@ -46,9 +46,10 @@ class EventSourcing final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override {
     if (flaw_ != Flaw::none) return {};
-    return {"L", "P", "A", "O", "EO", "E", "V"};
+    return {"L", "P", "A", "O", "EO", "E", "V", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override { return flaw_ == Flaw::none ? std::string() : "event-sourcing"; }
   Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }
   std::vector<std::string> points() const override {
     return {"es.after_read_version", "es.before_commit", "es.after_commit", "subscription.after_publish_ack",

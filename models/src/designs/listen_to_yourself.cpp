@@ -43,9 +43,10 @@ class ListenToYourself final : public Design {
   std::string summary() const override { return summary_; }
   std::vector<std::string> claims() const override {
     if (flaw_ != Flaw::none) return {};
-    return {"L", "P", "A", "ALO", "EO", "O", "E"};
+    return {"L", "P", "A", "ALO", "EO", "O", "E", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override { return flaw_ == Flaw::none ? std::string() : "listen-to-yourself"; }
   Settings default_settings() const override { return Settings{.consumer = ConsumerMode::inbox}; }
   SourceOfTruth source_of_truth() const override { return SourceOfTruth::broker; }
   std::vector<std::string> points() const override {

@@ -21,12 +21,14 @@ enum class Flaw {
 
 class OutboxCdc final : public Design {
  public:
-  OutboxCdc(std::string name, Flaw flaw, std::string breaks, std::string summary, Settings settings)
+  OutboxCdc(std::string name, Flaw flaw, std::string breaks, std::string summary, Settings settings,
+            std::string correct_twin = {})
       : name_(std::move(name)),
         flaw_(flaw),
         breaks_(std::move(breaks)),
         summary_(std::move(summary)),
-        settings_(settings) {}
+        settings_(settings),
+        correct_twin_(std::move(correct_twin)) {}
 
   std::string name() const override { return name_; }
   std::string summary() const override { return summary_; }
@@ -35,6 +37,7 @@ class OutboxCdc final : public Design {
     return {"L", "P", "A", "O", "EO", "E", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override { return correct_twin_; }
   Settings default_settings() const override { return settings_; }
   std::vector<std::string> points() const override {
     return {"service.before_commit", "service.after_commit", "cdc.after_read", "cdc.after_publish_ack",
@@ -113,6 +116,7 @@ class OutboxCdc final : public Design {
   std::string breaks_;
   std::string summary_;
   Settings settings_;
+  std::string correct_twin_;
 };
 
 }  // namespace
@@ -134,14 +138,15 @@ std::shared_ptr<const Design> make_outbox_cdc_failover() {
 std::vector<std::shared_ptr<const Design>> make_outbox_cdc_bugs() {
   return {std::make_shared<OutboxCdc>("bug-cdc-slot-before-publish", Flaw::slot_before_publish, "L",
                                       "CDC slot confirmed before the events are published (pg_failover_slots)",
-                                      Settings{.consumer = ConsumerMode::inbox}),
+                                      Settings{.consumer = ConsumerMode::inbox}, "outbox-cdc"),
           std::make_shared<OutboxCdc>("bug-cdc-failover-without-slot-sync", Flaw::none, "L",
                                       "outbox-cdc-failover without slot sync: after a failover the relay recreates "
                                       "its slot at the end of the log (pg_failover_slots)",
                                       Settings{.consumer = ConsumerMode::inbox,
                                                .db_standby = Replication::synchronous,
                                                // Seeded bug: the standby keeps no copy of the logical slot.
-                                               .db_slot_sync = SlotSync::off})};
+                                               .db_slot_sync = SlotSync::off},
+                                      "outbox-cdc-failover")};
 }
 
 }  // namespace faultline::models

@@ -20,6 +20,7 @@
 //
 // The seeded bugs of this design are registered variants; each differs from the
 // correct relay in the lines marked "Seeded bug".
+#include <cassert>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,12 +39,21 @@ enum class Flaw {
   unlocked_claim,              // two relays each take every key, without a lock (open-bank-oss PR #1460)
   hook_before_outer_commit,    // an after-commit hook publishes before the outer commit (micronaut-core #10019)
   resubmit_without_ownership,  // a (re)started relay resubmits every pending row, claimed or not (spring-modulith #926)
+  publish_without_ack,         // counts a publish done once sent, never waiting for the ack (abpframework/abp #24340)
 };
 
 // How relays keep two of them from publishing the same rows.
 enum class Claiming {
   row_locks,  // SELECT ... FOR UPDATE held across the publish (relays on the service node)
   leases,     // a lease per key slot with a fencing token (relays on their own nodes)
+};
+
+// How a registered variant runs its relays, and for a seeded bug the correct design it
+// was made from (same relays, same claiming, the marked lines undone).
+struct Variant {
+  Claiming claiming = Claiming::row_locks;
+  std::uint32_t relays = 1;  // with row locks; the leased relays are always 2, on their own nodes
+  std::string correct_twin;
 };
 
 namespace lease_tables {
@@ -85,13 +95,17 @@ struct RelaySettings {
 
 class OutboxPolling final : public Design {
  public:
-  OutboxPolling(std::string name, Flaw flaw, std::string breaks, std::string summary,
-                Claiming claiming = Claiming::row_locks)
+  OutboxPolling(std::string name, Flaw flaw, std::string breaks, std::string summary, Variant variant = {})
       : name_(std::move(name)),
         flaw_(flaw),
         breaks_(std::move(breaks)),
         summary_(std::move(summary)),
-        claiming_(claiming) {}
+        claiming_(variant.claiming),
+        relays_(variant.relays),
+        correct_twin_(std::move(variant.correct_twin)) {
+    assert((flaw_ == Flaw::none) == correct_twin_.empty() && "every seeded bug names its correct twin");
+    assert(relays_ >= 1);
+  }
 
   std::string name() const override { return name_; }
   std::string summary() const override { return summary_; }
@@ -100,9 +114,9 @@ class OutboxPolling final : public Design {
     return {"L", "P", "A", "O", "EO", "E", "ND", "W"};
   }
   std::string expected_violation() const override { return breaks_; }
+  std::string correct_twin() const override { return correct_twin_; }
   Settings default_settings() const override {
-    Settings settings{.consumer = ConsumerMode::inbox};
-    if (flaw_ == Flaw::unlocked_claim) settings.relays = 2;
+    Settings settings{.consumer = ConsumerMode::inbox, .relays = relays_};
     if (claiming_ == Claiming::leases) {
       settings.relays = 2;
       settings.relay_placement = RelayPlacement::own_nodes;
@@ -146,6 +160,12 @@ class OutboxPolling final : public Design {
     // database reaps it): skipping it would let a later event of its key overtake it.
     const bool unlocked = flaw_ == Flaw::unlocked_claim || flaw_ == Flaw::reads_uncommitted;  // Seeded bugs
     const LockMode lock = unlocked ? LockMode::none : LockMode::for_update;
+    // Seeded bug (publish_without_ack): the relay's producer counts a publish done as
+    // soon as it is sent (acks=0, or a send whose delivery report nobody reads), so a
+    // row is marked sent whether or not the broker ever appended its event. The plain
+    // broker of the design's settings is the one it sends to.
+    Producer fire_and_forget(context, BrokerEndpoints{.replicas = {env.broker}}, PublishSettings{}, ProducerAcks::none);
+    Producer& producer = flaw_ == Flaw::publish_without_ack ? fire_and_forget : env.producer;
     for (;;) {
       co_await context.sleep(settings.poll_interval);
       auto tx = co_await env.db.begin(isolation);
@@ -164,7 +184,7 @@ class OutboxPolling final : public Design {
       if (flaw_ == Flaw::concurrent_sends_per_key) {
         co_await publish_concurrently(env, tx.value, rows.value);  // Seeded bug
       } else {
-        co_await publish_in_order(env, tx.value, rows.value);
+        co_await publish_in_order(env, producer, tx.value, rows.value);
       }
       const auto committed = co_await tx.value.commit();
       if (committed.ok()) co_await context.point("relay.after_mark_sent");
@@ -173,10 +193,11 @@ class OutboxPolling final : public Design {
 
   // Publishes rows one by one and marks each sent after its ack; stops at the first
   // failure so a later event of a key never overtakes an earlier one.
-  sim::Task<void> publish_in_order(ServiceEnv& env, DbTransaction& tx, const std::vector<Row>& rows) const {
+  sim::Task<void> publish_in_order(ServiceEnv& env, Producer& producer, DbTransaction& tx,
+                                   const std::vector<Row>& rows) const {
     for (const Row& row : rows) {
       Event event{row.event_id, row.key, row.command, row.order_id};
-      const Outcome published = co_await env.producer.publish(env.topic, std::move(event));
+      const Outcome published = co_await producer.publish(env.topic, std::move(event));
       if (published != Outcome::ok && flaw_ != Flaw::unroutable_counted_sent) break;  // Seeded bug: no break
       co_await env.context.point("relay.after_publish_ack");
       if (flaw_ == Flaw::cleanup_by_context) continue;
@@ -408,6 +429,8 @@ class OutboxPolling final : public Design {
   std::string breaks_;
   std::string summary_;
   Claiming claiming_;
+  std::uint32_t relays_;
+  std::string correct_twin_;
 };
 
 }  // namespace
@@ -422,27 +445,50 @@ std::shared_ptr<const Design> make_outbox_polling_leased() {
   return std::make_shared<OutboxPolling>(
       "outbox-polling-leased", Flaw::none, "",
       "outbox polled by 2 relays on their own nodes, each slot of keys under a lease with a fencing token",
-      Claiming::leases);
+      Variant{.claiming = Claiming::leases});
+}
+
+std::shared_ptr<const Design> make_outbox_polling_2_relays() {
+  return std::make_shared<OutboxPolling>(
+      "outbox-polling-2-relays", Flaw::none, "",
+      "outbox polled by 2 relays on the service node, each taking the keys that hash to it, rows claimed FOR UPDATE",
+      Variant{.relays = 2});
 }
 
 std::vector<std::shared_ptr<const Design>> make_outbox_polling_bugs() {
+  const Variant one_relay{.correct_twin = "outbox-polling"};
+  const std::shared_ptr<const Design> outbox = make_outbox_polling();
+  Settings asynchronous_commit = outbox->default_settings();
+  // Seeded bug: the database acknowledges a commit before its log record is synced
+  // (PostgreSQL synchronous_commit=off); a crash drops the unsynced suffix.
+  asynchronous_commit.db_commit = CommitMode::asynchronous;
   return {
       std::make_shared<OutboxPolling>("bug-relay-reads-uncommitted", Flaw::reads_uncommitted, "P",
-                                      "outbox relay reading uncommitted rows (NServiceBus.SqlServer PR #1277)"),
+                                      "outbox relay reading uncommitted rows (NServiceBus.SqlServer PR #1277)",
+                                      one_relay),
       std::make_shared<OutboxPolling>("bug-unroutable-counted-sent", Flaw::unroutable_counted_sent, "L",
-                                      "failed publish marked sent (eventuate-tram-core #194)"),
+                                      "failed publish marked sent (eventuate-tram-core #194)", one_relay),
       std::make_shared<OutboxPolling>("bug-cleanup-by-context", Flaw::cleanup_by_context, "L",
-                                      "cleanup by id range instead of delivered ids (MassTransit #4990)"),
+                                      "cleanup by id range instead of delivered ids (MassTransit #4990)", one_relay),
       std::make_shared<OutboxPolling>("bug-concurrent-sends-per-key", Flaw::concurrent_sends_per_key, "O",
-                                      "concurrent in-flight sends per key (MassTransit #3512, KAFKA-16300)"),
+                                      "concurrent in-flight sends per key (MassTransit #3512, KAFKA-16300)", one_relay),
       std::make_shared<OutboxPolling>("bug-unlocked-claim", Flaw::unlocked_claim, "ND",
-                                      "two relays claim rows without a lock (open-bank-oss PR #1460)"),
+                                      "two relays claim rows without a lock (open-bank-oss PR #1460)",
+                                      Variant{.relays = 2, .correct_twin = "outbox-polling-2-relays"}),
       std::make_shared<OutboxPolling>("bug-hook-before-outer-commit", Flaw::hook_before_outer_commit, "P",
-                                      "after-commit hook fires before the outer commit (micronaut-core #10019)"),
+                                      "after-commit hook fires before the outer commit (micronaut-core #10019)",
+                                      one_relay),
       std::make_shared<OutboxPolling>("bug-resubmit-without-ownership", Flaw::resubmit_without_ownership, "ND",
                                       "a (re)started relay resubmits rows another live relay is publishing "
                                       "(spring-modulith #926)",
-                                      Claiming::leases),
+                                      Variant{.claiming = Claiming::leases, .correct_twin = "outbox-polling-leased"}),
+      std::make_shared<OutboxPolling>("bug-publish-without-ack", Flaw::publish_without_ack, "ALO",
+                                      "relay marks a row sent once its publish is sent, without waiting for the "
+                                      "broker's ack: a lost produce is never retried (abpframework/abp #24340)",
+                                      one_relay),
+      with_settings(outbox, "bug-asynchronous-commit", asynchronous_commit, {}, "A",
+                    "outbox-polling on a database with asynchronous commit: an acknowledged order is lost when "
+                    "the database crashes before its log is synced (kubeblocks-addons #126)"),
   };
 }
 

@@ -53,11 +53,13 @@ sim::Task<WriteAttempt> attempt_order_with_outbox(ServiceEnv& env, const PlaceOr
 
 }  // namespace
 
-sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command, OutboxDispatch dispatch) {
+sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command, OutboxDispatch dispatch,
+                                                   WriteRetrying retrying) {
   WriteRetries retries(env.context);
   for (;;) {
     const WriteAttempt attempt = co_await attempt_order_with_outbox(env, command, dispatch);
-    if (attempt.end == AttemptEnd::final || !co_await retries.another_attempt()) co_return attempt.reply;
+    if (attempt.end == AttemptEnd::final || retrying == WriteRetrying::fail_fast) co_return attempt.reply;
+    if (!co_await retries.another_attempt()) co_return attempt.reply;
   }
 }
 

@@ -6,7 +6,7 @@
 // that timed out before COMMIT was sent as transient: nothing was committed, so it
 // rolls back and runs the whole transaction again, with a growing, jittered backoff,
 // as long as the client is still waiting for the answer. Without this, a legitimate
-// queue of lock waiters on a busy key (the service gives a statement 50 ms) rejects
+// queue of lock waiters on a busy key (the service gives a statement 100 ms) rejects
 // orders in runs without a single fault. A COMMIT whose outcome is unknown is never
 // retried: it may have committed, and a second attempt would make a second order. Nor
 // is it read back: with a synchronous standby, a primary that crashed and restarted

@@ -80,6 +80,12 @@ class Design {
   // For a positive control (a design known to be broken): the invariant the harness
   // must catch it violating. Empty for a design that claims to be correct.
   virtual std::string expected_violation() const { return {}; }
+  // For a seeded bug: the registered correct design it was made from, run with the same
+  // settings and the same relays, with the seeded lines undone. Specificity is judged on
+  // it: the twin must never violate the invariant the bug is caught violating, so a
+  // catch is the bug's doing, not the harness's. Empty for a correct design, and for a
+  // positive control that is no mutation of a correct design (the naive dual writes).
+  virtual std::string correct_twin() const { return {}; }
   // The settings the design is meant to run with; its claims assume them.
   virtual Settings default_settings() const { return {}; }
   // The named points of its protocol, for fault plans, coverage and exploration.
@@ -122,6 +128,7 @@ std::shared_ptr<const Design> make_publish_in_transaction();
 std::shared_ptr<const Design> make_publish_in_kafka_transaction();
 std::shared_ptr<const Design> make_outbox_polling();
 std::shared_ptr<const Design> make_outbox_polling_leased();
+std::shared_ptr<const Design> make_outbox_polling_2_relays();
 std::shared_ptr<const Design> make_outbox_cdc();
 std::shared_ptr<const Design> make_outbox_cdc_failover();
 std::shared_ptr<const Design> make_event_sourcing();
@@ -137,9 +144,10 @@ std::vector<std::shared_ptr<const Design>> make_circuit_breaker_designs();
 
 // A design run with other settings: `base`'s protocol under `name`, with its own
 // claims (or, for a positive control, the invariant it must be caught breaking).
-// How the broker's replication settings become variants of an existing design.
+// How the broker's replication settings become variants of an existing design. A
+// positive control's correct twin is `correct_twin`, or `base` when that is empty.
 std::shared_ptr<const Design> with_settings(std::shared_ptr<const Design> base, std::string name, Settings settings,
                                             std::vector<std::string> claims, std::string expected_violation,
-                                            std::string summary);
+                                            std::string summary, std::string correct_twin = {});
 
 }  // namespace faultline::models

@@ -17,11 +17,17 @@ inline constexpr std::int64_t sent = 1;
 // micronaut-core #10019).
 enum class OutboxDispatch { relay_only, inner_commit_hook };
 
+// Whether the service retries an attempt that ended before it could have committed, or
+// fails fast and leaves the decision to a policy of its own (a circuit breaker).
+enum class WriteRetrying { within_client_budget, fail_fast };
+
 // An attempt that ends before it could have committed (a lock wait past the statement
 // timeout, a lost race to create the key's row, a refused commit) is rolled back and
-// run again with a backoff while the client still waits; a commit whose answer never
-// came is reported unknown.
+// run again with a backoff while the client still waits (unless `retrying` says fail
+// fast: then the client hears "failed"); a commit whose answer never came is reported
+// unknown.
 sim::Task<PlaceOrderReply> write_order_with_outbox(ServiceEnv& env, PlaceOrder command,
-                                                   OutboxDispatch dispatch = OutboxDispatch::relay_only);
+                                                   OutboxDispatch dispatch = OutboxDispatch::relay_only,
+                                                   WriteRetrying retrying = WriteRetrying::within_client_budget);
 
 }  // namespace faultline::models
