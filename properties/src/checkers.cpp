@@ -3,6 +3,7 @@
 #include "faultline/properties/checkers.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "by_key.h"
@@ -39,8 +40,72 @@ bool applied_in(const AppliedEvents* applied, const std::string& event_id) {
   return applied != nullptr && applied->count(event_id) > 0;
 }
 
-void add_once(CheckReport& report, const std::string& invariant, const std::string& explanation) {
-  if (!report.violated(invariant)) report.violations.push_back(Violation{invariant, explanation});
+// The typed fields of a violation (see Violation), beside its sentence.
+struct About {
+  std::int64_t command = 0;
+  std::string event;
+  std::uint32_t index_in_change = 0;
+  std::uint32_t events_in_change = 0;
+  std::string message_id;
+  std::string node;
+  std::optional<sim::Instant> time;
+};
+
+About about_event(std::int64_t command, std::uint32_t index_in_change, std::uint32_t events_in_change) {
+  return About{.command = command,
+               .event = models::announced_event_id(command, index_in_change, events_in_change),
+               .index_in_change = index_in_change,
+               .events_in_change = events_in_change};
+}
+
+// A violation about one broker record or effect: its event, message id and publisher.
+About about_record(const History& history, const models::Event& event, std::optional<sim::Instant> time) {
+  About about = about_event(event.command, event.index_in_change, event.events_in_change);
+  about.message_id = event.message_id;
+  if (event.publisher != 0) about.node = history.node_name(event.publisher);
+  about.time = time;
+  return about;
+}
+
+About about_delivery(const models::Delivery& delivery) {
+  About about = about_event(delivery.command, delivery.index_in_change, delivery.events_in_change);
+  about.message_id = delivery.message_id;
+  about.node = delivery.consumer;
+  about.time = delivery.delivered_at;
+  return about;
+}
+
+// A violation about the announced event `event_id` of the change of `command`.
+About about_change_event(const History& history, std::int64_t command, const std::string& event_id,
+                         std::optional<sim::Instant> time = std::nullopt) {
+  const std::uint32_t events = history.events_announced_by(command);
+  for (std::uint32_t index = 1; index <= events; ++index)
+    if (models::announced_event_id(command, index, events) == event_id) {
+      About about = about_event(command, index, events);
+      about.time = time;
+      return about;
+    }
+  return About{.command = command, .event = event_id, .time = time};
+}
+
+// A violation about the announced event `event_id` (a key of the history's maps).
+About about_announced(const History& history, const std::string& event_id) {
+  const auto command = history.command_of_event.find(event_id);
+  if (command == history.command_of_event.end()) return About{.event = event_id};
+  return about_change_event(history, command->second, event_id);
+}
+
+void add_once(CheckReport& report, const std::string& invariant, const std::string& explanation, About about = {}) {
+  if (report.violated(invariant)) return;
+  report.violations.push_back(Violation{.invariant = invariant,
+                                        .explanation = explanation,
+                                        .command = about.command,
+                                        .event = std::move(about.event),
+                                        .index_in_change = about.index_in_change,
+                                        .events_in_change = about.events_in_change,
+                                        .message_id = std::move(about.message_id),
+                                        .node = std::move(about.node),
+                                        .time = about.time});
 }
 
 }  // namespace
@@ -59,7 +124,8 @@ void check_no_lost_event(const History& history, CheckReport& report) {
         add_once(report, "L",
                  "change " + std::to_string(row.id) + " (command " + std::to_string(command) +
                      ") is durably committed but event " + event_id + " was never applied by group " + group + waited +
-                     (in_broker ? " (it is in the broker)" : " (it never reached the broker)"));
+                     (in_broker ? " (it is in the broker)" : " (it never reached the broker)"),
+                 about_change_event(history, command, event_id));
       }
 }
 
@@ -74,7 +140,8 @@ void check_no_phantom_event(const History& history, CheckReport& report) {
       add_once(report, "P",
                "event " + event_id + " was applied by group " + group + " but its change (command " +
                    (command == history.command_of_event.end() ? std::string("?") : std::to_string(command->second)) +
-                   ") was never durably committed");
+                   ") was never durably committed",
+               about_announced(history, event_id));
     }
   // The broker's log is judged too: a durable record (of a committed broker
   // transaction, if any) announcing a change that never committed is a phantom even
@@ -86,7 +153,8 @@ void check_no_phantom_event(const History& history, CheckReport& report) {
     ++report.phantom_events;
     add_once(report, "P",
              "event " + event_id + " is durably in the broker but its change (command " +
-                 std::to_string(command->second) + ") was never durably committed");
+                 std::to_string(command->second) + ") was never durably committed",
+             about_announced(history, event_id));
   }
 }
 
@@ -96,7 +164,8 @@ void check_ack_implies_durable(const History& history, CheckReport& report) {
     if (history.committed_changes.count(command) > 0) continue;
     ++report.unacknowledged_durable;
     add_once(report, "A",
-             "command " + std::to_string(command) + " was acknowledged to the client but its change is not durable");
+             "command " + std::to_string(command) + " was acknowledged to the client but its change is not durable",
+             About{.command = command, .time = record.completed});
   }
 }
 
@@ -105,13 +174,15 @@ void check_at_least_once(const History& history, CheckReport& report) {
   for (const auto& [command, row] : history.committed_changes)
     for (const std::string& event_id : history.announced_events_of(command)) {
       if (history.appended.count(event_id) == 0) {
-        add_once(report, "ALO", "event " + event_id + " of a committed change was never appended to the broker");
+        add_once(report, "ALO", "event " + event_id + " of a committed change was never appended to the broker",
+                 about_change_event(history, command, event_id));
         continue;
       }
       for (std::size_t index = 0; index < history.groups.size(); ++index)
         if (!applied_in(applied[index], event_id))
           add_once(report, "ALO",
-                   "event " + event_id + " is in the broker but was never delivered to group " + history.groups[index]);
+                   "event " + event_id + " is in the broker but was never delivered to group " + history.groups[index],
+                   about_change_event(history, command, event_id));
     }
 }
 
@@ -120,8 +191,8 @@ void check_exactly_once_effect(const History& history, CheckReport& report) {
     for (const auto& [event_id, count] : events) {
       if (count <= 1) continue;
       report.duplicate_deliveries += count - 1;
-      add_once(report, "EO",
-               "event " + event_id + " was applied " + std::to_string(count) + " times by group " + group);
+      add_once(report, "EO", "event " + event_id + " was applied " + std::to_string(count) + " times by group " + group,
+               about_announced(history, event_id));
     }
   // The service's own database is a state too: each command changes it at most once.
   // A second durable row for one command (a redelivered event applied again, a retry
@@ -130,7 +201,8 @@ void check_exactly_once_effect(const History& history, CheckReport& report) {
     if (rows <= 1) continue;
     add_once(report, "EO",
              "command " + std::to_string(command) + " changed the database " + std::to_string(rows) +
-                 " times (durable change rows in the orders table or the event store)");
+                 " times (durable change rows in the orders table or the event store)",
+             About{.command = command});
   }
 }
 
@@ -347,7 +419,8 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
                  ", attempt " + std::to_string(record.event.attempt) + ") after its first append at offset " +
                  std::to_string(first.offset) + " (at " + time_text(first.appended_at) + ", by " +
                  history.node_name(first.event.publisher) +
-                 "), and no retry or fault touching the first publisher, the broker or the database lies between");
+                 "), and no retry or fault touching the first publisher, the broker or the database lies between",
+             about_record(history, record.event, record.appended_at));
   }
 
   // Duplicate deliveries, per group and event, in delivery order: each judged against
@@ -402,7 +475,7 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
     }
     if (!cause.empty()) continue;
     ++report.unexplained_duplicates;
-    add_once(report, "ND", "event " + announced_deliveries[index] + ": " + what);
+    add_once(report, "ND", "event " + announced_deliveries[index] + ": " + what, about_delivery(delivery));
   }
 }
 
@@ -432,7 +505,8 @@ void check_per_key_order(const History& history, CheckReport& report) {
                "key " + effect.event.key + ": event " + announced_effects[index] + " was applied after " +
                    std::string(last_event) +
                    (position.first < last_position.first ? " although its change committed first"
-                                                         : " although it comes first in their change"));
+                                                         : " although it comes first in their change"),
+               about_record(history, effect.event, effect.applied_at));
     } else {
       last_position = position;
       last_event = announced_effects[index];
@@ -515,7 +589,8 @@ void check_eventual_delivery(const History& history, CheckReport& report) {
         if (!applied_in(applied[index], event_id)) {
           add_once(report, "E",
                    "after the liveness bound, event " + event_id +
-                       " is still pending: " + where_stuck(history, event_id, group, command));
+                       " is still pending: " + where_stuck(history, event_id, group, command),
+                   about_change_event(history, command, event_id));
           continue;
         }
         ++report.late_events;
@@ -529,7 +604,8 @@ void check_eventual_delivery(const History& history, CheckReport& report) {
         add_once(report, "E",
                  "event " + event_id + " was late: group " + group + " applied it at " + time_text(first_applied) +
                      ", after the liveness bound at " + time_text(history.bound_end) + " (faults healed at " +
-                     time_text(history.safety_end) + ")");
+                     time_text(history.safety_end) + ")",
+                 about_change_event(history, command, event_id, first_applied));
       }
 }
 
@@ -552,7 +628,8 @@ void check_writes_resume(const History& history, CheckReport& report) {
     add_once(report, "W",
              "command " + std::to_string(command) + ", issued at " + time_text(record.invoked) +
                  " after every fault had healed (at " + time_text(history.safety_end) +
-                 "), was not acknowledged: " + what);
+                 "), was not acknowledged: " + what,
+             About{.command = command, .time = record.invoked});
   }
 }
 

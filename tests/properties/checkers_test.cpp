@@ -16,6 +16,7 @@
 
 #include "faultline/models/design.h"
 #include "faultline/properties/history.h"
+#include "faultline/properties/runner.h"
 
 namespace faultline {
 namespace {
@@ -1079,6 +1080,38 @@ TEST(Identity, NoLostEventNamesEachMissingEventOfAChangeThatAnnouncesSeveral) {
   const auto& explanation = report.first("L")->explanation;
   EXPECT_NE(explanation.find("event e1.2 was never applied"), std::string::npos) << explanation;
   EXPECT_EQ(report.lost_events, 1u);
+}
+
+TEST(Identity, AViolationCarriesWhatItIsAboutInTypedFields) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  history.events_of_change[1] = 3;
+  for (const std::uint32_t index : {1u, 3u}) {
+    append(history, event_of_change(1, "k1", index, 3));
+    apply(history, projection, event_of_change(1, "k1", index, 3));
+  }
+  CheckReport lost;
+  properties::check_no_lost_event(history, lost);
+  ASSERT_TRUE(lost.violated("L"));
+  const properties::Violation& violation = *lost.first("L");
+  EXPECT_EQ(violation.command, 1);
+  EXPECT_EQ(violation.event, "e1.2");
+  EXPECT_EQ(violation.index_in_change, 2u);
+  EXPECT_EQ(violation.events_in_change, 3u);
+  const std::string story = properties::story_from_trace({}, lost);
+  EXPECT_NE(story.find("command 1's change, event 2 of 3"), std::string::npos) << story;
+
+  CheckReport duplicates;
+  properties::check_no_unexplained_duplicate(
+      appended_twice(under_message_id(event(1, "k1"), "m-first"), under_message_id(event(1, "k1"), "m-second")),
+      duplicates);
+  ASSERT_TRUE(duplicates.violated("ND"));
+  const properties::Violation& duplicate = *duplicates.first("ND");
+  EXPECT_EQ(duplicate.event, "e1");
+  EXPECT_EQ(duplicate.message_id, "m-second");
+  EXPECT_EQ(duplicate.node, "service");
+  ASSERT_TRUE(duplicate.time.has_value());
+  EXPECT_EQ(duplicate.time->ticks, 60'000);
 }
 
 // --- all ----------------------------------------------------------------------
