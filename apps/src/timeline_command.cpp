@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -90,17 +90,23 @@ models::Scenario scenario_of(const TimelineOptions& options, const models::Desig
                                    find_profile(options.profile));
 }
 
-// The numbers that follow `prefix` as a word in the checkers' sentences ("event e3",
-// "command 3"), in order of first mention.
-std::vector<std::string> mentioned(const std::vector<properties::Violation>& violations, const std::string& pattern) {
-  std::vector<std::string> found;
-  const std::regex expression(pattern);
+// What the checkers' violations are about, from their typed fields, in order of first
+// mention: the announced events and the message ids they travelled under (a model's
+// note names the message id), and the commands.
+struct Mentioned {
+  std::vector<std::string> events;
+  std::vector<std::string> commands;
+};
+
+Mentioned mentioned(const std::vector<properties::Violation>& violations) {
+  Mentioned found;
+  const auto add = [](std::vector<std::string>& list, const std::string& text) {
+    if (!text.empty() && std::find(list.begin(), list.end(), text) == list.end()) list.push_back(text);
+  };
   for (const auto& violation : violations) {
-    for (std::sregex_iterator match(violation.explanation.begin(), violation.explanation.end(), expression), end;
-         match != end; ++match) {
-      const std::string text = (*match)[1].str();
-      if (std::find(found.begin(), found.end(), text) == found.end()) found.push_back(text);
-    }
+    add(found.events, violation.event);
+    add(found.events, violation.message_id);
+    if (violation.command > 0) add(found.commands, std::to_string(violation.command));
   }
   return found;
 }
@@ -145,12 +151,13 @@ reports::TimelineInput timeline_input(const models::Scenario& scenario, const mo
                                                     .message_id = record.message_id});
   }
 
-  // The event ids the checkers name mark every record that mentions them (a model's
+  // The events the checkers name mark every record that mentions them (a model's
   // note such as "service.publish-failed e1"); the commands they name mark the
   // client's request for that command and what it set off. The client sends its
   // commands in order, one request each, so the k-th request is command k.
-  const auto event_ids = mentioned(verdict.checks.violations, R"(\b(e[0-9]+)\b)");
-  const auto commands = mentioned(verdict.checks.violations, R"(\bcommand ([0-9]+)\b)");
+  const Mentioned about = mentioned(verdict.checks.violations);
+  const std::vector<std::string>& event_ids = about.events;
+  const std::vector<std::string>& commands = about.commands;
   input.highlight_terms = event_ids;
   for (auto& record : input.records)
     for (const auto& event_id : event_ids)

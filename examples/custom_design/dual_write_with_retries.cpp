@@ -71,7 +71,7 @@ class DualWriteWithRetries final : public faultline::models::Design {
       co_await context.point("service.before_publish_retry");
       co_await context.sleep(settings.pause_step * round);
     }
-    if (published != Outcome::ok) context.note("service.publish-abandoned", event.event_id);
+    if (published != Outcome::ok) context.note("service.publish-abandoned", event.message_id);
     co_await context.point("service.after_publish");
     // The order is committed either way, so the client is told it succeeded.
     co_return PlaceOrderReply{Outcome::ok, order.value};

@@ -5,6 +5,20 @@
 
 namespace faultline::models {
 
+namespace {
+
+// The effects-table row of an inbox consumer's application: the event it applied (its
+// message id and the change it announces) and the offset it came from.
+Row effect_row(const StoredRecord& record) {
+  Row effect{.key = record.event.key, .command = record.event.command, .message_id = record.event.message_id};
+  effect.index_in_change = record.event.index_in_change;
+  effect.events_in_change = record.event.events_in_change;
+  effect.version = record.offset;
+  return effect;
+}
+
+}  // namespace
+
 std::string_view to_string(ConsumerMode mode) {
   switch (mode) {
     case ConsumerMode::commit_before_processing:
@@ -79,7 +93,8 @@ std::vector<AppliedEffect> Consumer::durable_effects_in_database(const sim::Disk
           inserted_at.emplace(write.row.id, record.committed_at);
   for (const auto& [id, row] : rows) {
     const auto committed = inserted_at.find(id);
-    effects.push_back(AppliedEffect{group, Event{row.event_id, row.key, row.command, 0}, 0, row.version,
+    Event event{row.message_id, row.key, row.command, 0, row.index_in_change, row.events_in_change};
+    effects.push_back(AppliedEffect{group, std::move(event), 0, row.version,
                                     committed == inserted_at.end() ? sim::Instant{} : committed->second});
   }
   return effects;
@@ -124,7 +139,8 @@ sim::Task<bool> Consumer::commit_offset(std::uint32_t partition, std::int64_t po
 sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partition) {
   if (sink_ != nullptr)
     sink_->deliveries.push_back(Delivery{settings_.group, context_.name(), context_.incarnation(), partition,
-                                         record.offset, record.event.event_id, record.event.command, context_.now()});
+                                         record.offset, record.event.message_id, record.event.command,
+                                         record.event.index_in_change, record.event.events_in_change, context_.now()});
   co_await context_.point("consumer.before_apply");
   if (settings_.mode != ConsumerMode::inbox) {
     effects_.append(AppliedEffect{settings_.group, record.event, partition, record.offset, context_.now()});
@@ -135,8 +151,10 @@ sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partit
   // The inbox: the dedup id and the effect commit together, or neither does.
   auto tx = co_await database_.begin();
   if (!tx.ok()) co_return false;
-  Row seen{.key = record.event.key, .command = record.event.command, .event_id = record.event.event_id};
-  seen.unique_key = settings_.group + "/" + record.event.event_id;
+  // The inbox knows a message by its id, as a real inbox does: the same change
+  // published again under another id is not recognised (and EO tells).
+  Row seen{.key = record.event.key, .command = record.event.command, .message_id = record.event.message_id};
+  seen.unique_key = settings_.group + "/" + record.event.message_id;
   seen.version = context_.now().ticks;  // when it was first seen, for an expiring inbox
   if (settings_.inbox == InboxKeeping::separate_transaction) {
     // The projection and its checkpoint in two transactions: a crash between them
@@ -152,8 +170,7 @@ sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partit
         co_await tx.value.abort();
         co_return true;
       }
-    Row effect{.key = record.event.key, .command = record.event.command, .event_id = record.event.event_id};
-    effect.version = record.offset;
+    Row effect = effect_row(record);
     const auto applied = co_await tx.value.insert(consumer_tables::effects, std::move(effect));
     if (!applied.ok()) {
       co_await tx.value.abort();
@@ -178,8 +195,7 @@ sim::Task<bool> Consumer::apply(const StoredRecord& record, std::uint32_t partit
     // Already in the inbox: applied before, nothing to do.
     co_return first_time.error == "unique violation";
   }
-  Row effect{.key = record.event.key, .command = record.event.command, .event_id = record.event.event_id};
-  effect.version = record.offset;
+  Row effect = effect_row(record);
   const auto applied = co_await tx.value.insert(consumer_tables::effects, std::move(effect));
   if (!applied.ok()) {
     co_await tx.value.abort();

@@ -5,8 +5,20 @@
 
 namespace faultline::models {
 
+std::string announced_event_id(std::int64_t command, std::uint32_t index_in_change, std::uint32_t events_in_change) {
+  assert(index_in_change >= 1);
+  assert(index_in_change <= events_in_change);
+  std::string text = "e" + std::to_string(command);
+  if (events_in_change > 1) text += "." + std::to_string(index_in_change);
+  return text;
+}
+
+std::string announced_event_id(const Event& event) {
+  return announced_event_id(event.command, event.index_in_change, event.events_in_change);
+}
+
 std::string event_id_for(std::int64_t command) {
-  return "e" + std::to_string(command);
+  return announced_event_id(command);
 }
 
 void DesignRegistry::add(std::shared_ptr<const Design> design) {

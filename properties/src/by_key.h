@@ -1,6 +1,6 @@
 // Visiting items grouped by a key, in the order an ordered map keyed by it would visit
-// them, without building the map: the judge groups a run's records by event id (and
-// consumer group) several times per seed, and a sorted list of positions with integer
+// them, without building the map: the judge groups a run's records by announced event
+// (and consumer group) several times per seed, and a sorted list of positions with integer
 // compares costs a fraction of a map with a node and string compares per item.
 // Internal to the properties library.
 #pragma once
@@ -10,18 +10,20 @@
 #include <cstdint>
 #include <cstring>
 #include <numeric>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "faultline/models/consumer.h"
+#include "faultline/models/design.h"
 
 namespace faultline::properties::detail {
 
 // A name with its first eight bytes read as a big-endian integer (zero past its end),
 // ordered exactly as the string is (byte-wise, a prefix first): the integer decides
 // unless two names agree on it, and then two names of at most eight bytes differ only
-// in length (the shorter is a prefix of the other); longer ones compare as strings. Event
-// ids ("e17") and node names are short, so their compares are integer compares.
+// in length (the shorter is a prefix of the other); longer ones compare as strings.
+// Announced event ids ("e17", "e17.2") and node names are short, so their compares are integer compares.
 struct OrderedName {
   std::uint64_t head = 0;
   std::string_view text;
@@ -90,16 +92,39 @@ std::vector<RankedName> ranked_names(const std::vector<Item>& items, FirstOf fir
   return keys;
 }
 
-// The (group, event id) of each effect or delivery: what the checkers group them by.
-inline std::vector<RankedName> group_and_event_of(const std::vector<models::AppliedEffect>& effects) {
-  return ranked_names(
-      effects, [](const models::AppliedEffect& effect) -> std::string_view { return effect.group; },
-      [](const models::AppliedEffect& effect) -> std::string_view { return effect.event.event_id; });
+// The announced identity of each broker record, effect or delivery (see
+// models::announced_event_id): what the checkers know an event by, whatever message id
+// it travelled under.
+inline std::vector<std::string> announced_ids(const std::vector<models::StoredRecord>& records) {
+  std::vector<std::string> ids;
+  ids.reserve(records.size());
+  for (const auto& record : records) ids.push_back(models::announced_event_id(record.event));
+  return ids;
 }
-inline std::vector<RankedName> group_and_event_of(const std::vector<models::Delivery>& deliveries) {
+inline std::vector<std::string> announced_ids(const std::vector<models::AppliedEffect>& effects) {
+  std::vector<std::string> ids;
+  ids.reserve(effects.size());
+  for (const auto& effect : effects) ids.push_back(models::announced_event_id(effect.event));
+  return ids;
+}
+inline std::string announced_id(const models::Delivery& delivery) {
+  return models::announced_event_id(delivery.command, delivery.index_in_change, delivery.events_in_change);
+}
+inline std::vector<std::string> announced_ids(const std::vector<models::Delivery>& deliveries) {
+  std::vector<std::string> ids;
+  ids.reserve(deliveries.size());
+  for (const auto& delivery : deliveries) ids.push_back(announced_id(delivery));
+  return ids;
+}
+
+// The (group, announced event) of each effect or delivery, `ids` their announced_ids:
+// what the checkers group them by. The keys view `ids`, which must outlive them.
+template <typename Item>
+std::vector<RankedName> group_and_event_of(const std::vector<Item>& items, const std::vector<std::string>& ids) {
+  assert(ids.size() == items.size());
   return ranked_names(
-      deliveries, [](const models::Delivery& delivery) -> std::string_view { return delivery.group; },
-      [](const models::Delivery& delivery) -> std::string_view { return delivery.event_id; });
+      items, [](const Item& item) -> std::string_view { return item.group; },
+      [&](const Item& item) -> std::string_view { return ids[static_cast<std::size_t>(&item - items.data())]; });
 }
 
 // The positions of `keys` in key order, equal keys in their original order (a stable

@@ -3,6 +3,8 @@
 #include "faultline/properties/checkers.h"
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include "by_key.h"
 
@@ -20,7 +22,7 @@ const Violation* CheckReport::first(std::string_view invariant) const {
 
 namespace {
 
-using AppliedEvents = std::map<std::string, std::uint64_t>;  // event id -> applications, of one group
+using AppliedEvents = std::map<std::string, std::uint64_t>;  // announced event -> applications, of one group
 
 // What each expected group applied (null for a group that applied nothing), in the
 // order of history.groups: looked up once per checker, not once per change.
@@ -38,8 +40,72 @@ bool applied_in(const AppliedEvents* applied, const std::string& event_id) {
   return applied != nullptr && applied->count(event_id) > 0;
 }
 
-void add_once(CheckReport& report, const std::string& invariant, const std::string& explanation) {
-  if (!report.violated(invariant)) report.violations.push_back(Violation{invariant, explanation});
+// The typed fields of a violation (see Violation), beside its sentence.
+struct About {
+  std::int64_t command = 0;
+  std::string event;
+  std::uint32_t index_in_change = 0;
+  std::uint32_t events_in_change = 0;
+  std::string message_id;
+  std::string node;
+  std::optional<sim::Instant> time;
+};
+
+About about_event(std::int64_t command, std::uint32_t index_in_change, std::uint32_t events_in_change) {
+  return About{.command = command,
+               .event = models::announced_event_id(command, index_in_change, events_in_change),
+               .index_in_change = index_in_change,
+               .events_in_change = events_in_change};
+}
+
+// A violation about one broker record or effect: its event, message id and publisher.
+About about_record(const History& history, const models::Event& event, std::optional<sim::Instant> time) {
+  About about = about_event(event.command, event.index_in_change, event.events_in_change);
+  about.message_id = event.message_id;
+  if (event.publisher != 0) about.node = history.node_name(event.publisher);
+  about.time = time;
+  return about;
+}
+
+About about_delivery(const models::Delivery& delivery) {
+  About about = about_event(delivery.command, delivery.index_in_change, delivery.events_in_change);
+  about.message_id = delivery.message_id;
+  about.node = delivery.consumer;
+  about.time = delivery.delivered_at;
+  return about;
+}
+
+// A violation about the announced event `event_id` of the change of `command`.
+About about_change_event(const History& history, std::int64_t command, const std::string& event_id,
+                         std::optional<sim::Instant> time = std::nullopt) {
+  const std::uint32_t events = history.events_announced_by(command);
+  for (std::uint32_t index = 1; index <= events; ++index)
+    if (models::announced_event_id(command, index, events) == event_id) {
+      About about = about_event(command, index, events);
+      about.time = time;
+      return about;
+    }
+  return About{.command = command, .event = event_id, .time = time};
+}
+
+// A violation about the announced event `event_id` (a key of the history's maps).
+About about_announced(const History& history, const std::string& event_id) {
+  const auto command = history.command_of_event.find(event_id);
+  if (command == history.command_of_event.end()) return About{.event = event_id};
+  return about_change_event(history, command->second, event_id);
+}
+
+void add_once(CheckReport& report, const std::string& invariant, const std::string& explanation, About about = {}) {
+  if (report.violated(invariant)) return;
+  report.violations.push_back(Violation{.invariant = invariant,
+                                        .explanation = explanation,
+                                        .command = about.command,
+                                        .event = std::move(about.event),
+                                        .index_in_change = about.index_in_change,
+                                        .events_in_change = about.events_in_change,
+                                        .message_id = std::move(about.message_id),
+                                        .node = std::move(about.node),
+                                        .time = about.time});
 }
 
 }  // namespace
@@ -48,32 +114,48 @@ void check_no_lost_event(const History& history, CheckReport& report) {
   const std::vector<const AppliedEvents*> applied = applied_per_group(history);
   // Missing after the run waited ten times the bound for what was pending at the bound.
   const std::string waited = history.drained ? std::string() : " within ten times the liveness bound";
-  for (const auto& [command, row] : history.committed_changes) {
-    const std::string event_id = models::event_id_for(command);
-    for (std::size_t index = 0; index < history.groups.size(); ++index) {
-      const std::string& group = history.groups[index];
-      if (applied_in(applied[index], event_id)) continue;
-      ++report.lost_events;
-      const bool in_broker = history.appended.count(event_id) > 0;
-      add_once(report, "L",
-               "change " + std::to_string(row.id) + " (command " + std::to_string(command) +
-                   ") is durably committed but event " + event_id + " was never applied by group " + group + waited +
-                   (in_broker ? " (it is in the broker)" : " (it never reached the broker)"));
-    }
-  }
+  for (const auto& [command, row] : history.committed_changes)
+    for (const std::string& event_id : history.announced_events_of(command))
+      for (std::size_t index = 0; index < history.groups.size(); ++index) {
+        const std::string& group = history.groups[index];
+        if (applied_in(applied[index], event_id)) continue;
+        ++report.lost_events;
+        const bool in_broker = history.appended.count(event_id) > 0;
+        add_once(report, "L",
+                 "change " + std::to_string(row.id) + " (command " + std::to_string(command) +
+                     ") is durably committed but event " + event_id + " was never applied by group " + group + waited +
+                     (in_broker ? " (it is in the broker)" : " (it never reached the broker)"),
+                 about_change_event(history, command, event_id));
+      }
 }
 
 void check_no_phantom_event(const History& history, CheckReport& report) {
+  std::set<std::string> applied_phantoms;
   for (const auto& [group, events] : history.applied)
     for (const auto& [event_id, count] : events) {
       const auto command = history.command_of_event.find(event_id);
       if (command != history.command_of_event.end() && history.committed_changes.count(command->second) > 0) continue;
       ++report.phantom_events;
+      applied_phantoms.insert(event_id);
       add_once(report, "P",
                "event " + event_id + " was applied by group " + group + " but its change (command " +
                    (command == history.command_of_event.end() ? std::string("?") : std::to_string(command->second)) +
-                   ") was never durably committed");
+                   ") was never durably committed",
+               about_announced(history, event_id));
     }
+  // The broker's log is judged too: a durable record (of a committed broker
+  // transaction, if any) announcing a change that never committed is a phantom even
+  // if no group applied it.
+  for (const auto& [event_id, appends] : history.appended) {
+    const auto command = history.command_of_event.find(event_id);
+    if (command == history.command_of_event.end() || history.committed_changes.count(command->second) > 0) continue;
+    if (applied_phantoms.count(event_id) > 0) continue;
+    ++report.phantom_events;
+    add_once(report, "P",
+             "event " + event_id + " is durably in the broker but its change (command " +
+                 std::to_string(command->second) + ") was never durably committed",
+             about_announced(history, event_id));
+  }
 }
 
 void check_ack_implies_durable(const History& history, CheckReport& report) {
@@ -82,23 +164,26 @@ void check_ack_implies_durable(const History& history, CheckReport& report) {
     if (history.committed_changes.count(command) > 0) continue;
     ++report.unacknowledged_durable;
     add_once(report, "A",
-             "command " + std::to_string(command) + " was acknowledged to the client but its change is not durable");
+             "command " + std::to_string(command) + " was acknowledged to the client but its change is not durable",
+             About{.command = command, .time = record.completed});
   }
 }
 
 void check_at_least_once(const History& history, CheckReport& report) {
   const std::vector<const AppliedEvents*> applied = applied_per_group(history);
-  for (const auto& [command, row] : history.committed_changes) {
-    const std::string event_id = models::event_id_for(command);
-    if (history.appended.count(event_id) == 0) {
-      add_once(report, "ALO", "event " + event_id + " of a committed change was never appended to the broker");
-      continue;
+  for (const auto& [command, row] : history.committed_changes)
+    for (const std::string& event_id : history.announced_events_of(command)) {
+      if (history.appended.count(event_id) == 0) {
+        add_once(report, "ALO", "event " + event_id + " of a committed change was never appended to the broker",
+                 about_change_event(history, command, event_id));
+        continue;
+      }
+      for (std::size_t index = 0; index < history.groups.size(); ++index)
+        if (!applied_in(applied[index], event_id))
+          add_once(report, "ALO",
+                   "event " + event_id + " is in the broker but was never delivered to group " + history.groups[index],
+                   about_change_event(history, command, event_id));
     }
-    for (std::size_t index = 0; index < history.groups.size(); ++index)
-      if (!applied_in(applied[index], event_id))
-        add_once(report, "ALO",
-                 "event " + event_id + " is in the broker but was never delivered to group " + history.groups[index]);
-  }
 }
 
 void check_exactly_once_effect(const History& history, CheckReport& report) {
@@ -106,8 +191,8 @@ void check_exactly_once_effect(const History& history, CheckReport& report) {
     for (const auto& [event_id, count] : events) {
       if (count <= 1) continue;
       report.duplicate_deliveries += count - 1;
-      add_once(report, "EO",
-               "event " + event_id + " was applied " + std::to_string(count) + " times by group " + group);
+      add_once(report, "EO", "event " + event_id + " was applied " + std::to_string(count) + " times by group " + group,
+               about_announced(history, event_id));
     }
   // The service's own database is a state too: each command changes it at most once.
   // A second durable row for one command (a redelivered event applied again, a retry
@@ -116,7 +201,8 @@ void check_exactly_once_effect(const History& history, CheckReport& report) {
     if (rows <= 1) continue;
     add_once(report, "EO",
              "command " + std::to_string(command) + " changed the database " + std::to_string(rows) +
-                 " times (durable change rows in the orders table or the event store)");
+                 " times (durable change rows in the orders table or the event store)",
+             About{.command = command});
   }
 }
 
@@ -306,32 +392,35 @@ std::string cause_of_redelivery(const History& history, const std::vector<std::s
 void check_no_unexplained_duplicate(const History& history, CheckReport& report) {
   const std::vector<std::string> brokers = broker_nodes(history);
   const std::vector<std::string> publisher_nodes = publisher_servers(history);
-  // Duplicate appends, judged against the first append of the same event (an event's
-  // appends all land in one partition: its key decides).
+  // Duplicate appends, judged against the first append of the same announced event,
+  // whatever message ids they carry (an event's appends all land in one partition: its
+  // key decides).
+  const std::vector<std::string> announced_appends = detail::announced_ids(history.appends);
   std::vector<detail::OrderedName> appended_ids;
   appended_ids.reserve(history.appends.size());
-  for (const auto& record : history.appends) appended_ids.emplace_back(record.event.event_id);
+  for (const auto& event_id : announced_appends) appended_ids.emplace_back(event_id);
   std::vector<std::uint32_t> first_append(history.appends.size());  // append -> the first append of its event
   detail::for_each_run(appended_ids, detail::positions_by(appended_ids), [&](auto first, auto last) {
     for (auto position = first; position != last; ++position) first_append[*position] = *first;
   });
-  std::map<std::pair<std::string, std::int64_t>, std::string> duplicate_cause;  // (event, offset) -> cause
+  std::map<std::pair<std::string, std::int64_t>, std::string> duplicate_cause;  // (announced event, offset) -> cause
   for (std::size_t index = 0; index < history.appends.size(); ++index) {
     if (first_append[index] == index) continue;
     const models::StoredRecord& record = history.appends[index];
     ++report.duplicate_appends;
     const models::StoredRecord& first = history.appends[first_append[index]];
     std::string cause = cause_of_duplicate_append(history, publisher_nodes, first, record);
-    duplicate_cause[{record.event.event_id, record.offset}] = cause;
+    duplicate_cause[{announced_appends[index], record.offset}] = cause;
     if (!cause.empty()) continue;
     ++report.unexplained_duplicates;
     add_once(report, "ND",
-             "event " + record.event.event_id + " was appended again (offset " + std::to_string(record.offset) +
+             "event " + announced_appends[index] + " was appended again (offset " + std::to_string(record.offset) +
                  ", at " + time_text(record.appended_at) + ", by " + history.node_name(record.event.publisher) +
                  ", attempt " + std::to_string(record.event.attempt) + ") after its first append at offset " +
                  std::to_string(first.offset) + " (at " + time_text(first.appended_at) + ", by " +
                  history.node_name(first.event.publisher) +
-                 "), and no retry or fault touching the first publisher, the broker or the database lies between");
+                 "), and no retry or fault touching the first publisher, the broker or the database lies between",
+             about_record(history, record.event, record.appended_at));
   }
 
   // Duplicate deliveries, per group and event, in delivery order: each judged against
@@ -339,7 +428,8 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
   constexpr std::uint32_t none = UINT32_MAX;
   std::vector<std::uint32_t> first_delivery(history.deliveries.size());
   std::vector<std::uint32_t> same_record_delivery(history.deliveries.size(), none);
-  const std::vector<detail::RankedName> receipts = detail::group_and_event_of(history.deliveries);
+  const std::vector<std::string> announced_deliveries = detail::announced_ids(history.deliveries);
+  const std::vector<detail::RankedName> receipts = detail::group_and_event_of(history.deliveries, announced_deliveries);
   detail::for_each_run(receipts, detail::positions_by(receipts), [&](auto first, auto last) {
     for (auto position = first; position != last; ++position) {
       first_delivery[*position] = *first;
@@ -371,7 +461,7 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
     } else {
       // Another broker record of the same event: a duplicate append, judged above, or a
       // record the broker lost and its publisher appended again.
-      const auto appended = duplicate_cause.find({delivery.event_id, delivery.offset});
+      const auto appended = duplicate_cause.find({announced_deliveries[index], delivery.offset});
       if (appended != duplicate_cause.end()) cause = appended->second;
       if (cause.empty())
         for (const auto& fault : history.fault_windows)
@@ -385,33 +475,41 @@ void check_no_unexplained_duplicate(const History& history, CheckReport& report)
     }
     if (!cause.empty()) continue;
     ++report.unexplained_duplicates;
-    add_once(report, "ND", "event " + delivery.event_id + ": " + what);
+    add_once(report, "ND", "event " + announced_deliveries[index] + ": " + what, about_delivery(delivery));
   }
 }
 
 void check_per_key_order(const History& history, CheckReport& report) {
-  // Per key, the commit positions of the events in the order each was first applied.
-  const std::vector<detail::RankedName> applications = detail::group_and_event_of(history.effects);
+  // Per key, the commit positions of the events in the order each was first applied
+  // (the events of one change share its position and follow their index).
+  const std::vector<std::string> announced_effects = detail::announced_ids(history.effects);
+  const std::vector<detail::RankedName> applications = detail::group_and_event_of(history.effects, announced_effects);
   std::vector<bool> first_application(history.effects.size(), false);  // the group's first of the event
   detail::for_each_run(applications, detail::positions_by(applications),
                        [&](auto first, auto) { first_application[*first] = true; });
-  // (group, key) -> the commit position and event id of the last event applied in order.
-  std::map<detail::RankedName, std::pair<std::uint64_t, std::string_view>> last;
+  // (group, key) -> the commit position and index of the last event applied in order, and
+  // its announced id.
+  using Position = std::pair<std::uint64_t, std::uint32_t>;
+  std::map<detail::RankedName, std::pair<Position, std::string_view>> last;
   for (std::size_t index = 0; index < history.effects.size(); ++index) {
     if (!first_application[index]) continue;
     const models::AppliedEffect& effect = history.effects[index];
     const auto lsn = history.commit_lsn.find(effect.event.command);
     if (lsn == history.commit_lsn.end()) continue;  // a phantom: P's business
-    auto& [last_lsn, last_event] =
+    auto& [last_position, last_event] =
         last[detail::RankedName{applications[index].rank, detail::OrderedName(effect.event.key)}];
-    if (lsn->second < last_lsn) {
+    const Position position{lsn->second, effect.event.index_in_change};
+    if (position < last_position) {
       ++report.out_of_order;
       add_once(report, "O",
-               "key " + effect.event.key + ": event " + effect.event.event_id + " was applied after " +
-                   std::string(last_event) + " although its change committed first");
+               "key " + effect.event.key + ": event " + announced_effects[index] + " was applied after " +
+                   std::string(last_event) +
+                   (position.first < last_position.first ? " although its change committed first"
+                                                         : " although it comes first in their change"),
+               about_record(history, effect.event, effect.applied_at));
     } else {
-      last_lsn = lsn->second;
-      last_event = effect.event.event_id;
+      last_position = position;
+      last_event = announced_effects[index];
     }
   }
 }
@@ -449,7 +547,7 @@ std::string where_stuck(const History& history, const std::string& event_id, con
       committed == history.commit_time.end() ? std::string() : " (committed at " + time_text(committed->second) + ")";
   const models::StoredRecord* appended = nullptr;
   for (const auto& record : history.appends)
-    if (record.event.event_id == event_id) {
+    if (record.event.command == command && models::announced_event_id(record.event) == event_id) {
       appended = &record;
       break;
     }
@@ -457,7 +555,8 @@ std::string where_stuck(const History& history, const std::string& event_id, con
     return "never published" + since + ": its publisher (the relay or subscription) never appended it to the broker";
   const models::Delivery* fetched = nullptr;
   for (const auto& delivery : history.deliveries)
-    if (delivery.group == group && delivery.event_id == event_id) fetched = &delivery;
+    if (delivery.group == group && delivery.command == command && detail::announced_id(delivery) == event_id)
+      fetched = &delivery;
   if (fetched != nullptr)
     return "in the broker, not applied by group " + group + ": fetched by " + fetched->consumer + " (incarnation " +
            std::to_string(fetched->incarnation) + ") at " + time_text(fetched->delivered_at) +
@@ -482,30 +581,32 @@ std::string where_stuck(const History& history, const std::string& event_id, con
 void check_eventual_delivery(const History& history, CheckReport& report) {
   if (history.drained) return;
   const std::vector<const AppliedEvents*> applied = applied_per_group(history);
-  for (const std::int64_t command : history.pending_at_bound) {
-    const std::string event_id = models::event_id_for(command);
-    for (std::size_t index = 0; index < history.groups.size(); ++index) {
-      const std::string& group = history.groups[index];
-      ++report.pending_at_bound;
-      if (!applied_in(applied[index], event_id)) {
-        add_once(report, "E",
-                 "after the liveness bound, event " + event_id +
-                     " is still pending: " + where_stuck(history, event_id, group, command));
-        continue;
-      }
-      ++report.late_events;
-      sim::Instant first_applied = history.bound_end;
-      for (const auto& effect : history.effects)
-        if (effect.group == group && effect.event.event_id == event_id) {
-          first_applied = effect.applied_at;
-          break;
+  for (const std::int64_t command : history.pending_at_bound)
+    for (const std::string& event_id : history.announced_events_of(command))
+      for (std::size_t index = 0; index < history.groups.size(); ++index) {
+        const std::string& group = history.groups[index];
+        ++report.pending_at_bound;
+        if (!applied_in(applied[index], event_id)) {
+          add_once(report, "E",
+                   "after the liveness bound, event " + event_id +
+                       " is still pending: " + where_stuck(history, event_id, group, command),
+                   about_change_event(history, command, event_id));
+          continue;
         }
-      add_once(report, "E",
-               "event " + event_id + " was late: group " + group + " applied it at " + time_text(first_applied) +
-                   ", after the liveness bound at " + time_text(history.bound_end) + " (faults healed at " +
-                   time_text(history.safety_end) + ")");
-    }
-  }
+        ++report.late_events;
+        sim::Instant first_applied = history.bound_end;
+        for (const auto& effect : history.effects)
+          if (effect.group == group && effect.event.command == command &&
+              models::announced_event_id(effect.event) == event_id) {
+            first_applied = effect.applied_at;
+            break;
+          }
+        add_once(report, "E",
+                 "event " + event_id + " was late: group " + group + " applied it at " + time_text(first_applied) +
+                     ", after the liveness bound at " + time_text(history.bound_end) + " (faults healed at " +
+                     time_text(history.safety_end) + ")",
+                 about_change_event(history, command, event_id, first_applied));
+      }
 }
 
 void check_writes_resume(const History& history, CheckReport& report) {
@@ -527,7 +628,8 @@ void check_writes_resume(const History& history, CheckReport& report) {
     add_once(report, "W",
              "command " + std::to_string(command) + ", issued at " + time_text(record.invoked) +
                  " after every fault had healed (at " + time_text(history.safety_end) +
-                 "), was not acknowledged: " + what);
+                 "), was not acknowledged: " + what,
+             About{.command = command, .time = record.invoked});
   }
 }
 

@@ -1,11 +1,12 @@
 // Building the history from a world's observation.
 //
 // The judge builds one history per run, so this is on every seed's path: the indexes
-// keyed by event id are built from positions sorted once (detail::positions_by) and
+// keyed by announced event are built from positions sorted once (detail::positions_by) and
 // inserted in key order, and a run's own observation (judge of an rvalue) is moved in
 // rather than copied.
 #include "faultline/properties/history.h"
 
+#include <algorithm>
 #include <string_view>
 #include <type_traits>
 
@@ -14,9 +15,10 @@
 namespace faultline::properties {
 namespace {
 
-// Where an event id was seen: a broker record (with its log) or a consumer effect.
+// Where an announced event was seen: a broker record (with its log) or a consumer effect.
 struct Sighting {
   std::int64_t command = 0;
+  std::uint32_t events_in_change = 1;
   const std::string* log = nullptr;  // the partition log of a broker record; null for an effect
 };
 
@@ -57,9 +59,11 @@ History build(Source& observation) {
   history.groups.push_back(models::ConsumerSettings{}.group);
   history.effects = take<Source>(observation.effects);
 
-  // Every sighting of an event id, the broker's records first and then the effects:
-  // the last sighting of an id names its command, as it would if each overwrote a map
-  // entry in that order.
+  // Every sighting of an announced event, the broker's records first and then the
+  // effects: the last sighting of one names its command, as it would if each overwrote a
+  // map entry in that order.
+  const std::vector<std::string> appended_ids = detail::announced_ids(history.appends);
+  const std::vector<std::string> effect_ids = detail::announced_ids(history.effects);
   std::vector<Sighting> sightings;
   std::vector<detail::OrderedName> sighted_ids;
   sightings.reserve(history.appends.size() + history.effects.size());
@@ -68,13 +72,19 @@ History build(Source& observation) {
   for (const auto& [log, records] : observation.broker_logs)
     for (std::size_t index = 0; index < records.size(); ++index, ++record_index) {
       const models::Event& event = history.appends[record_index].event;
-      sightings.push_back(Sighting{event.command, &log});
-      sighted_ids.emplace_back(event.event_id);
+      sightings.push_back(Sighting{event.command, event.events_in_change, &log});
+      sighted_ids.emplace_back(appended_ids[record_index]);
     }
-  for (const auto& effect : history.effects) {
-    sightings.push_back(Sighting{effect.event.command});
-    sighted_ids.emplace_back(effect.event.event_id);
+  for (std::size_t index = 0; index < history.effects.size(); ++index) {
+    const models::Event& event = history.effects[index].event;
+    sightings.push_back(Sighting{event.command, event.events_in_change});
+    sighted_ids.emplace_back(effect_ids[index]);
   }
+  for (const Sighting& sighting : sightings)
+    if (sighting.events_in_change > 1) {
+      std::uint32_t& events = history.events_of_change[sighting.command];
+      events = std::max(events, sighting.events_in_change);
+    }
   detail::for_each_run(sighted_ids, detail::positions_by(sighted_ids), [&](auto first, auto last) {
     const std::string event_id(sighted_ids[*first].text);
     history.command_of_event.emplace_hint(history.command_of_event.end(), event_id, sightings[*(last - 1)].command);
@@ -90,11 +100,10 @@ History build(Source& observation) {
     history.log_of_event.emplace_hint(history.log_of_event.end(), event_id, *log);
   });
 
-  const std::vector<detail::RankedName> applications = detail::group_and_event_of(history.effects);
+  const std::vector<detail::RankedName> applications = detail::group_and_event_of(history.effects, effect_ids);
   detail::for_each_run(applications, detail::positions_by(applications), [&](auto first, auto last) {
-    const models::AppliedEffect& effect = history.effects[*first];
-    auto& applied = history.applied[effect.group];
-    applied.emplace_hint(applied.end(), effect.event.event_id, static_cast<std::uint64_t>(last - first));
+    auto& applied = history.applied[history.effects[*first].group];
+    applied.emplace_hint(applied.end(), effect_ids[*first], static_cast<std::uint64_t>(last - first));
   });
 
   history.faults = take<Source>(observation.faults);
@@ -121,6 +130,20 @@ History History::from(const models::Observation& observation) {
 
 History History::from(models::Observation&& observation) {
   return build(observation);
+}
+
+std::uint32_t History::events_announced_by(std::int64_t command) const {
+  const auto events = events_of_change.find(command);
+  return events == events_of_change.end() ? 1 : events->second;
+}
+
+std::vector<std::string> History::announced_events_of(std::int64_t command) const {
+  const std::uint32_t events = events_announced_by(command);
+  std::vector<std::string> ids;
+  ids.reserve(events);
+  for (std::uint32_t index = 1; index <= events; ++index)
+    ids.push_back(models::announced_event_id(command, index, events));
+  return ids;
 }
 
 std::string History::node_name(sim::NodeId node) const {

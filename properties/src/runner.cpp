@@ -112,8 +112,15 @@ std::string story_from_trace(const std::vector<sim::TraceRecord>& trace, const C
     text += "\n";
   }
   if (checks.violations.empty()) text += "  no invariant violated\n";
-  for (const auto& violation : checks.violations)
-    text += "  => " + violation.invariant + ": " + violation.explanation + "\n";
+  for (const auto& violation : checks.violations) {
+    text += "  => " + violation.invariant;
+    // Which of its change's events, when the change announces several (the sentence
+    // names it as "e12.2").
+    if (violation.events_in_change > 1)
+      text += " (command " + std::to_string(violation.command) + "'s change, event " +
+              std::to_string(violation.index_in_change) + " of " + std::to_string(violation.events_in_change) + ")";
+    text += ": " + violation.explanation + "\n";
+  }
   return text;
 }
 

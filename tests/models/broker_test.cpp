@@ -30,12 +30,12 @@ using test_support::ModelWorld;
 using test_support::WorldOptions;
 
 Event event_for(std::int64_t command, std::string key = "k") {
-  return Event{.event_id = event_id_for(command), .key = std::move(key), .command = command, .order_id = command};
+  return Event{.message_id = event_id_for(command), .key = std::move(key), .command = command, .order_id = command};
 }
 
 std::vector<std::string> event_ids(const std::vector<StoredRecord>& records) {
   std::vector<std::string> ids;
-  for (const StoredRecord& record : records) ids.push_back(record.event.event_id);
+  for (const StoredRecord& record : records) ids.push_back(record.event.message_id);
   return ids;
 }
 

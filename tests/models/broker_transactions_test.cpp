@@ -28,12 +28,12 @@ using test_support::ModelWorld;
 using test_support::WorldOptions;
 
 Event event_for(std::int64_t command) {
-  return Event{.event_id = event_id_for(command), .key = "k", .command = command, .order_id = command};
+  return Event{.message_id = event_id_for(command), .key = "k", .command = command, .order_id = command};
 }
 
 std::vector<std::string> event_ids(const std::vector<StoredRecord>& records) {
   std::vector<std::string> ids;
-  for (const StoredRecord& record : records) ids.push_back(record.event.event_id);
+  for (const StoredRecord& record : records) ids.push_back(record.event.message_id);
   return ids;
 }
 
@@ -137,7 +137,7 @@ TEST(BrokerTransactions, TheLastStableOffsetHoldsBackAReadCommittedConsumerWhile
   world.run_for(sim::Duration::millis(40));
   ASSERT_EQ(commit.end, Outcome::ok);
   std::vector<std::string> applied;
-  for (const AppliedEffect& effect : world.durable_effects()) applied.push_back(effect.event.event_id);
+  for (const AppliedEffect& effect : world.durable_effects()) applied.push_back(effect.event.message_id);
   EXPECT_EQ(applied, (Ids{"e1", "e2"})) << "after the commit the consumer applies both, in log order";
 }
 

@@ -18,7 +18,7 @@ struct SendLog {
 };
 
 Event numbered_event(std::int64_t command) {
-  return Event{.event_id = event_id_for(command), .key = "k", .command = command};
+  return Event{.message_id = event_id_for(command), .key = "k", .command = command};
 }
 
 sim::Task<void> send_all(sim::Context& context, sim::NodeId broker, BufferedProducerSettings settings,
@@ -34,7 +34,7 @@ sim::Task<void> send_all(sim::Context& context, sim::NodeId broker, BufferedProd
 
 std::vector<std::string> ids(const std::vector<StoredRecord>& records) {
   std::vector<std::string> result;
-  for (const auto& record : records) result.push_back(record.event.event_id);
+  for (const auto& record : records) result.push_back(record.event.message_id);
   return result;
 }
 

@@ -40,7 +40,7 @@ struct FillRecord {
 sim::Task<void> fill_partition(sim::Context& context, sim::NodeId broker, FillRecord& record) {
   for (std::int64_t command = 1; command <= events_in_log; ++command) {
     Produce request{.topic = "orders",
-                    .event = Event{.event_id = event_id_for(command), .key = "k", .command = command}};
+                    .event = Event{.message_id = event_id_for(command), .key = "k", .command = command}};
     const auto result = co_await context.call(broker, std::move(request), client_timeout);
     if (result.ok() && result->ok) ++record.acknowledged;
   }
@@ -106,7 +106,7 @@ TEST(Consumer, ResumesFromItsGroupsCommittedOffsetAndReappliesOnlyTheUncommitted
         << "offset " << offset << ": nothing is skipped, and only the uncommitted batch is applied twice";
   }
   for (const AppliedEffect& effect : effects) {
-    EXPECT_EQ(effect.event.event_id, event_id_for(effect.offset + 1)) << "offset " << effect.offset;
+    EXPECT_EQ(effect.event.message_id, event_id_for(effect.offset + 1)) << "offset " << effect.offset;
     EXPECT_EQ(effect.group, "projection");
   }
   EXPECT_EQ(committed.offset, events_in_log) << "the group committed past the last record";
@@ -176,7 +176,7 @@ TEST(Consumer, InboxAppliesEachEventExactlyOnceDespiteARedelivery) {
   EXPECT_EQ(committed.offset, events_in_log) << "the redelivered records were consumed";
   const auto effects = Consumer::durable_effects_in_database(world.simulation.disk(world.db), "projection");
   std::map<std::string, int> applications;
-  for (const AppliedEffect& effect : effects) ++applications[effect.event.event_id];
+  for (const AppliedEffect& effect : effects) ++applications[effect.event.message_id];
   EXPECT_EQ(applications.size(), static_cast<std::size_t>(events_in_log)) << "every event applied";
   for (const auto& [event_id, count] : applications) EXPECT_EQ(count, 1) << event_id << " applied more than once";
   EXPECT_TRUE(world.durable_effects().empty()) << "the inbox mode keeps its effects in the database only";

@@ -49,7 +49,7 @@ sim::Task<void> insert_into_two_tables(sim::Context& context, sim::NodeId databa
   record.tx = tx.id();
   record.order_ids.push_back(co_await insert_order(tx, 1));
   record.order_ids.push_back(co_await insert_order(tx, 2));
-  Row outbox_row{.key = "k", .command = 1, .event_id = "e1"};
+  Row outbox_row{.key = "k", .command = 1, .message_id = "e1"};
   const auto outbox = co_await tx.insert("outbox", std::move(outbox_row));
   record.outbox_id = outbox.value;
   record.committed = (co_await tx.commit()).ok();
@@ -71,7 +71,7 @@ TEST(Database, AllocatesIdsFromEachTablesOwnSequenceAtInsertTime) {
   EXPECT_EQ(tables.at("orders").at(2).command, 2);
   EXPECT_EQ(tables.at("orders").at(2).writer_tx, record.tx) << "the database stamps the writer's transaction id";
   ASSERT_EQ(tables.count("outbox"), 1u);
-  EXPECT_EQ(tables.at("outbox").at(1).event_id, "e1");
+  EXPECT_EQ(tables.at("outbox").at(1).message_id, "e1");
 }
 
 struct HoleRecord {

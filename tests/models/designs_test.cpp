@@ -36,7 +36,7 @@ struct Deliveries {
 
 Deliveries deliveries_of(const Observation& observation) {
   Deliveries deliveries;
-  for (const AppliedEffect& effect : observation.effects) ++deliveries.applications[effect.event.event_id];
+  for (const AppliedEffect& effect : observation.effects) ++deliveries.applications[announced_event_id(effect.event)];
   std::map<std::string, bool> committed_events;
   const auto orders = observation.tables.find(tables::orders);
   if (orders != observation.tables.end()) {
@@ -165,7 +165,7 @@ void expect_events_to_carry_the_id_of_their_order(const std::string& design_name
   ASSERT_FALSE(observation.effects.empty());
   for (const AppliedEffect& effect : observation.effects)
     EXPECT_EQ(effect.event.order_id, order_of_command[effect.event.command])
-        << design_name << ": event " << effect.event.event_id;
+        << design_name << ": event " << announced_event_id(effect.event);
 }
 
 TEST(OutboxPolling, EventsCarryTheIdOfTheOrderTheyAnnounce) {
@@ -197,7 +197,7 @@ TEST(DualWriteDbFirst, EventsCarryTheIdOfTheOrderTheyAnnounce) {
   ASSERT_NE(orders, observation.tables.end());
   ASSERT_EQ(observation.effects.size(), orders->second.size());
   for (const AppliedEffect& effect : observation.effects) {
-    ASSERT_EQ(orders->second.count(effect.event.order_id), 1u) << effect.event.event_id;
+    ASSERT_EQ(orders->second.count(effect.event.order_id), 1u) << announced_event_id(effect.event);
     EXPECT_EQ(orders->second.at(effect.event.order_id).command, effect.event.command);
   }
 }
@@ -268,8 +268,8 @@ std::size_t out_of_order_applications(const Observation& observation) {
   std::map<std::string, bool> seen;
   std::size_t out_of_order = 0;
   for (const AppliedEffect& effect : observation.effects) {
-    if (seen[effect.event.event_id]) continue;
-    seen[effect.event.event_id] = true;
+    if (seen[announced_event_id(effect.event)]) continue;
+    seen[announced_event_id(effect.event)] = true;
     const std::int64_t id = outbox_id_of_command[effect.event.command];
     std::int64_t& last = last_applied[effect.event.key];
     if (id < last) {

@@ -58,7 +58,7 @@ sim::Task<void> lease_script(sim::Context& context, sim::NodeId database, ClaimR
   lease_row.lease_expiry = at_millis(100);
   lease_row.fencing_token = 1;
   const auto inserted = co_await create.insert("relay_leases", std::move(lease_row));
-  Row pending{.key = "k", .command = 1, .event_id = "e1"};
+  Row pending{.key = "k", .command = 1, .message_id = "e1"};
   const auto outbox_row = co_await create.insert("outbox", std::move(pending));
   EXPECT_TRUE((co_await create.commit()).ok());
   record.lease_id = inserted.value;
@@ -161,7 +161,7 @@ struct Appends {
 Appends appends_of(const Observation& observation) {
   Appends appends;
   for (const auto& [log, records] : observation.broker_logs)
-    for (const StoredRecord& record : records) appends.by_event[record.event.event_id].push_back(record);
+    for (const StoredRecord& record : records) appends.by_event[announced_event_id(record.event)].push_back(record);
   return appends;
 }
 
@@ -175,7 +175,7 @@ std::size_t out_of_order_first_applications(const Observation& observation) {
   std::map<std::string, bool> seen;
   std::size_t out_of_order = 0;
   for (const AppliedEffect& effect : observation.effects) {
-    if (std::exchange(seen[effect.event.event_id], true)) continue;
+    if (std::exchange(seen[announced_event_id(effect.event)], true)) continue;
     const std::int64_t id = outbox_id_of_command[effect.event.command];
     std::int64_t& last = last_applied[effect.event.key];
     if (id < last) ++out_of_order;

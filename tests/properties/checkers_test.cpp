@@ -16,6 +16,7 @@
 
 #include "faultline/models/design.h"
 #include "faultline/properties/history.h"
+#include "faultline/properties/runner.h"
 
 namespace faultline {
 namespace {
@@ -29,7 +30,7 @@ const std::string billing = "billing";
 models::Event event(std::int64_t command, const std::string& key, std::uint32_t incarnation = 1,
                     std::uint32_t attempt = 1) {
   models::Event result;
-  result.event_id = models::event_id_for(command);
+  result.message_id = models::event_id_for(command);
   result.key = key;
   result.command = command;
   result.order_id = command * 100;
@@ -45,7 +46,7 @@ void commit(History& history, std::int64_t command, const std::string& key, std:
   row.id = command * 100;
   row.key = key;
   row.command = command;
-  row.event_id = models::event_id_for(command);
+  row.message_id = models::event_id_for(command);
   history.committed_changes.emplace(command, row);
   ++history.change_rows[command];
   history.commit_lsn[command] = lsn;
@@ -62,14 +63,14 @@ void append(History& history, const models::Event& appended) {
   record.offset = static_cast<std::int64_t>(history.appends.size());
   record.event = appended;
   history.appends.push_back(record);
-  ++history.appended[appended.event_id];
-  history.command_of_event[appended.event_id] = appended.command;
+  ++history.appended[models::announced_event_id(appended)];
+  history.command_of_event[models::announced_event_id(appended)] = appended.command;
 }
 
 void apply(History& history, const std::string& group, const models::Event& applied, std::int64_t offset = 0) {
   history.effects.push_back(models::AppliedEffect{group, applied, 0, offset});
-  ++history.applied[group][applied.event_id];
-  history.command_of_event[applied.event_id] = applied.command;
+  ++history.applied[group][models::announced_event_id(applied)];
+  history.command_of_event[models::announced_event_id(applied)] = applied.command;
 }
 
 // Command `command` committed, appended once and applied once by every group.
@@ -306,7 +307,7 @@ TEST(ExactlyOnceEffect, HistoryCountsEveryDurableChangeRowOfACommand) {
     result.id = id;
     result.key = "k1";
     result.command = command;
-    result.event_id = models::event_id_for(command);
+    result.message_id = models::event_id_for(command);
     return result;
   };
   observation.tables[models::tables::orders] = {{1, row(1, 7)}, {2, row(2, 7)}, {3, row(3, 8)}};
@@ -547,7 +548,7 @@ void delivered(History& history, std::int64_t offset, std::int64_t time_us, cons
                                                 .incarnation = 1,
                                                 .partition = 0,
                                                 .offset = offset,
-                                                .event_id = "e1",
+                                                .message_id = "e1",
                                                 .command = 1,
                                                 .delivered_at = sim::Instant{time_us}});
 }
@@ -821,7 +822,7 @@ TEST(EventualDelivery, SaysWhenAnEventWasFetchedButNeverApplied) {
   history.deliveries.push_back(models::Delivery{.group = projection,
                                                 .consumer = "consumer-2",
                                                 .incarnation = 3,
-                                                .event_id = "e2",
+                                                .message_id = "e2",
                                                 .command = 2,
                                                 .delivered_at = sim::Instant{40'000}});
   history.pending_at_bound = {2};
@@ -946,6 +947,171 @@ TEST(WritesResume, IgnoresFailuresOfTheWorkloadUnderFaults) {
   CheckReport report;
   properties::check_writes_resume(history, report);
   EXPECT_FALSE(report.violated("W")) << report.first("W")->explanation;
+}
+
+// --- Identity -----------------------------------------------------------------
+// An event is known by the change it announces, never by its message id: one change
+// published under two message ids (a relay that draws a new id per attempt) is one
+// announced event to every checker, and a change may announce several events.
+
+models::Event under_message_id(models::Event base, const std::string& message_id) {
+  base.message_id = message_id;
+  return base;
+}
+
+models::Event event_of_change(std::int64_t command, const std::string& key, std::uint32_t index, std::uint32_t events) {
+  models::Event result = event(command, key);
+  result.index_in_change = index;
+  result.events_in_change = events;
+  result.message_id = "m" + std::to_string(command) + "-" + std::to_string(index);
+  return result;
+}
+
+TEST(Identity, NoLostEventIsSatisfiedByTheEventUnderEitherMessageId) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  append(history, under_message_id(event(1, "k1"), "m-first"));
+  append(history, under_message_id(event(1, "k1"), "m-second"));
+  apply(history, projection, under_message_id(event(1, "k1"), "m-second"));
+  CheckReport report;
+  properties::check_no_lost_event(history, report);
+  EXPECT_FALSE(report.violated("L")) << report.first("L")->explanation;
+  EXPECT_EQ(report.lost_events, 0u);
+}
+
+TEST(Identity, ExactlyOnceCatchesOneChangeAppliedUnderTwoMessageIds) {
+  // An inbox deduplicates by message id, so it lets the second one through: the
+  // projection then holds the change twice.
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  append(history, under_message_id(event(1, "k1"), "m-first"));
+  append(history, under_message_id(event(1, "k1"), "m-second"));
+  apply(history, projection, under_message_id(event(1, "k1"), "m-first"), 0);
+  apply(history, projection, under_message_id(event(1, "k1"), "m-second"), 1);
+  CheckReport report;
+  properties::check_exactly_once_effect(history, report);
+  ASSERT_TRUE(report.violated("EO"));
+  const auto& explanation = report.first("EO")->explanation;
+  EXPECT_NE(explanation.find("event e1 was applied 2 times by group projection"), std::string::npos) << explanation;
+  EXPECT_EQ(report.duplicate_deliveries, 1u);
+}
+
+TEST(Identity, NoPhantomJudgesTheAnnouncedChangeNotTheMessageId) {
+  // Command 2's event travels under a message id that reads like command 1's announced
+  // id; command 2 never committed.
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  append(history, under_message_id(event(2, "k1"), "e1"));
+  apply(history, projection, under_message_id(event(2, "k1"), "e1"));
+  CheckReport report;
+  properties::check_no_phantom_event(history, report);
+  ASSERT_TRUE(report.violated("P"));
+  const auto& explanation = report.first("P")->explanation;
+  EXPECT_NE(explanation.find("event e2"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("command 2"), std::string::npos) << explanation;
+  EXPECT_EQ(report.phantom_events, 1u);
+}
+
+TEST(Identity, NoPhantomJudgesTheBrokerLogAsWellAsApplications) {
+  History history = with_groups();
+  deliver(history, 1, "k1", 10);
+  append(history, under_message_id(event(2, "k1"), "m-orphan"));  // durable, never applied, never committed
+  CheckReport report;
+  properties::check_no_phantom_event(history, report);
+  ASSERT_TRUE(report.violated("P"));
+  const auto& explanation = report.first("P")->explanation;
+  EXPECT_NE(explanation.find("event e2 is durably in the broker"), std::string::npos) << explanation;
+  EXPECT_NE(explanation.find("command 2"), std::string::npos) << explanation;
+  EXPECT_EQ(report.phantom_events, 1u);
+}
+
+TEST(Identity, NoUnexplainedDuplicateSeesTheSameChangeUnderANewMessageIdAsASecondAppend) {
+  History history =
+      appended_twice(under_message_id(event(1, "k1"), "m-first"), under_message_id(event(1, "k1"), "m-second"));
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  ASSERT_TRUE(report.violated("ND"));
+  const auto& explanation = report.first("ND")->explanation;
+  EXPECT_NE(explanation.find("event e1 was appended again"), std::string::npos) << explanation;
+  EXPECT_EQ(report.duplicate_appends, 1u);
+}
+
+TEST(Identity, PerKeyOrderJudgesTheEventsOfOneChangeByTheirIndex) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  history.events_of_change[1] = 2;
+  apply(history, projection, event_of_change(1, "k1", 2, 2));
+  apply(history, projection, event_of_change(1, "k1", 1, 2));
+  CheckReport report;
+  properties::check_per_key_order(history, report);
+  ASSERT_TRUE(report.violated("O"));
+  const auto& explanation = report.first("O")->explanation;
+  EXPECT_NE(explanation.find("event e1.1 was applied after e1.2"), std::string::npos) << explanation;
+}
+
+TEST(Identity, EventualDeliveryFindsTheLateEventUnderAnotherMessageId) {
+  History history = with_groups();
+  history.drained = false;
+  history.bound_end = sim::Instant{5'000'000};
+  commit(history, 1, "k1", 10);
+  append(history, under_message_id(event(1, "k1"), "m-first"));
+  apply(history, projection, under_message_id(event(1, "k1"), "m-second"));
+  history.effects.back().applied_at = sim::Instant{6'000'000};
+  history.pending_at_bound = {1};
+  CheckReport report;
+  properties::check_eventual_delivery(history, report);
+  ASSERT_TRUE(report.violated("E"));
+  EXPECT_NE(report.first("E")->explanation.find("event e1 was late"), std::string::npos)
+      << report.first("E")->explanation;
+  EXPECT_EQ(report.late_events, 1u);
+}
+
+TEST(Identity, NoLostEventNamesEachMissingEventOfAChangeThatAnnouncesSeveral) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  history.events_of_change[1] = 3;
+  for (const std::uint32_t index : {1u, 3u}) {
+    append(history, event_of_change(1, "k1", index, 3));
+    apply(history, projection, event_of_change(1, "k1", index, 3));
+  }
+  CheckReport report;
+  properties::check_no_lost_event(history, report);
+  ASSERT_TRUE(report.violated("L"));
+  const auto& explanation = report.first("L")->explanation;
+  EXPECT_NE(explanation.find("event e1.2 was never applied"), std::string::npos) << explanation;
+  EXPECT_EQ(report.lost_events, 1u);
+}
+
+TEST(Identity, AViolationCarriesWhatItIsAboutInTypedFields) {
+  History history = with_groups();
+  commit(history, 1, "k1", 10);
+  history.events_of_change[1] = 3;
+  for (const std::uint32_t index : {1u, 3u}) {
+    append(history, event_of_change(1, "k1", index, 3));
+    apply(history, projection, event_of_change(1, "k1", index, 3));
+  }
+  CheckReport lost;
+  properties::check_no_lost_event(history, lost);
+  ASSERT_TRUE(lost.violated("L"));
+  const properties::Violation& violation = *lost.first("L");
+  EXPECT_EQ(violation.command, 1);
+  EXPECT_EQ(violation.event, "e1.2");
+  EXPECT_EQ(violation.index_in_change, 2u);
+  EXPECT_EQ(violation.events_in_change, 3u);
+  const std::string story = properties::story_from_trace({}, lost);
+  EXPECT_NE(story.find("command 1's change, event 2 of 3"), std::string::npos) << story;
+
+  CheckReport duplicates;
+  properties::check_no_unexplained_duplicate(
+      appended_twice(under_message_id(event(1, "k1"), "m-first"), under_message_id(event(1, "k1"), "m-second")),
+      duplicates);
+  ASSERT_TRUE(duplicates.violated("ND"));
+  const properties::Violation& duplicate = *duplicates.first("ND");
+  EXPECT_EQ(duplicate.event, "e1");
+  EXPECT_EQ(duplicate.message_id, "m-second");
+  EXPECT_EQ(duplicate.node, "service");
+  ASSERT_TRUE(duplicate.time.has_value());
+  EXPECT_EQ(duplicate.time->ticks, 60'000);
 }
 
 // --- all ----------------------------------------------------------------------

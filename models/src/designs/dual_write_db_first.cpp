@@ -37,7 +37,7 @@ class DualWriteDbFirst final : public Design {
     const Outcome published = co_await env.producer.publish(env.topic, event);
     // The order is committed either way; if the publish failed the event is lost and
     // nothing will ever send it again.
-    if (published != Outcome::ok) context.note("service.publish-failed", event.event_id);
+    if (published != Outcome::ok) context.note("service.publish-failed", event.message_id);
     co_await context.point("service.after_publish");
     co_return PlaceOrderReply{Outcome::ok, order.value};
   }

@@ -99,7 +99,7 @@ class EventSourcing final : public Design {
         if (!bumped.ok() || bumped.value == 0) co_return co_await roll_back(tx.value);
       }
     }
-    Row event{.key = command.key, .command = command.command, .event_id = event_id_for(command.command)};
+    Row event{.key = command.key, .command = command.command, .message_id = event_id_for(command.command)};
     event.version = version + 1;
     // The event's timestamp, taken before the commit. With per-node clock skew this
     // becomes the service's local clock reading instead of the simulator's time.
@@ -150,7 +150,7 @@ class EventSourcing final : public Design {
       std::int64_t published_up_to = *position;
       for (const Row& row : scanned.value.rows) {
         if (!final_row(row, published_up_to, scanned.value.id_horizon, context.now())) break;
-        Event event{row.event_id, row.key, row.command, 0};
+        Event event{row.message_id, row.key, row.command, 0, row.index_in_change, row.events_in_change};
         if (co_await env.producer.publish(env.topic, std::move(event)) != Outcome::ok) {
           failed = true;
           break;

@@ -138,7 +138,7 @@ class ListenToYourself final : public Design {
     co_await context.point("self.before_apply");
     auto tx = co_await env.db.begin();
     if (!tx.ok()) co_return false;
-    Row order{.key = event.key, .command = event.command, .event_id = event.event_id};
+    Row order{.key = event.key, .command = event.command, .message_id = event.message_id};
     if (flaw_ == Flaw::none) {
       // Re-validate against current state: a redelivered or republished event finds its
       // order already made. The unique event id guards the race with a transaction of
@@ -154,7 +154,7 @@ class ListenToYourself final : public Design {
           co_await tx.value.abort();
           co_return true;
         }
-      order.unique_key = event.event_id;
+      order.unique_key = event.message_id;
     }
     // Seeded bug (without_revalidation): the lines above are skipped, so every delivery
     // of the event inserts another order row for the same command.

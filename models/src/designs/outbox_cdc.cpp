@@ -88,7 +88,7 @@ class OutboxCdc final : public Design {
         bool published_all = true;
         for (const Write& write : transaction.writes) {
           if (write.table != tables::outbox || write.kind != WriteKind::insert) continue;
-          Event event{write.row.event_id, write.row.key, write.row.command, write.row.order_id};
+          Event event = event_of_outbox_row(write.row);
           if (co_await env.producer.publish(env.topic, std::move(event)) != Outcome::ok) {
             published_all = false;
             break;

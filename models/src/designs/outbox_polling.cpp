@@ -196,7 +196,7 @@ class OutboxPolling final : public Design {
   sim::Task<void> publish_in_order(ServiceEnv& env, Producer& producer, DbTransaction& tx,
                                    const std::vector<Row>& rows) const {
     for (const Row& row : rows) {
-      Event event{row.event_id, row.key, row.command, row.order_id};
+      Event event = event_of_outbox_row(row);
       const Outcome published = co_await producer.publish(env.topic, std::move(event));
       if (published != Outcome::ok && flaw_ != Flaw::unroutable_counted_sent) break;  // Seeded bug: no break
       co_await env.context.point("relay.after_publish_ack");
@@ -229,7 +229,7 @@ class OutboxPolling final : public Design {
 
   static sim::Task<void> send_one(ServiceEnv& env, Row row, std::shared_ptr<std::vector<Outcome>> outcomes,
                                   std::shared_ptr<std::size_t> remaining, std::size_t index) {
-    Event event{row.event_id, row.key, row.command, row.order_id};
+    Event event = event_of_outbox_row(row);
     (*outcomes)[index] = co_await env.producer.publish(env.topic, std::move(event));
     --*remaining;
   }
@@ -358,7 +358,7 @@ class OutboxPolling final : public Design {
     std::vector<std::int64_t> acked;
     for (const Row& row : rows.value) {
       if (!lease_left()) break;  // checked at the instant the publish is sent
-      Event event{row.event_id, row.key, row.command, row.order_id};
+      Event event = event_of_outbox_row(row);
       const Outcome published = co_await producer.publish(env.topic, std::move(event));
       if (published != Outcome::ok) break;  // a later event of the key must not overtake it
       co_await context.point("relay.after_publish_ack");
@@ -414,7 +414,7 @@ class OutboxPolling final : public Design {
       co_return;
     }
     for (const Row& row : rows.value) {
-      Event event{row.event_id, row.key, row.command, row.order_id};
+      Event event = event_of_outbox_row(row);
       const Outcome published = co_await producer.publish(env.topic, std::move(event));
       if (published != Outcome::ok) break;
       co_await context.point("relay.after_publish_ack");

@@ -3,6 +3,22 @@
 #include "write_retries.h"
 
 namespace faultline::models {
+
+std::string draw_message_id(sim::Context& context) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::uint64_t bits = context.rng().next();
+  std::string id = "m";
+  for (int digit = 0; digit < 12; ++digit, bits >>= 4) id += digits[bits & 0xf];
+  return id;
+}
+
+Event event_of_outbox_row(const Row& row) {
+  Event event{row.message_id, row.key, row.command, row.order_id};
+  event.index_in_change = row.index_in_change;
+  event.events_in_change = row.events_in_change;
+  return event;
+}
+
 namespace {
 
 sim::Task<WriteAttempt> attempt_order_with_outbox(ServiceEnv& env, const PlaceOrder& command, OutboxDispatch dispatch) {
@@ -29,17 +45,18 @@ sim::Task<WriteAttempt> attempt_order_with_outbox(ServiceEnv& env, const PlaceOr
   Row order_row{.key = command.key, .command = command.command};
   const auto order = co_await tx.value.insert(tables::orders, std::move(order_row));
   if (!order.ok()) co_return co_await roll_back(tx.value);
-  // The event rides in the same transaction as the change, with its stable id.
-  Row outbox_row{.key = command.key, .command = command.command, .event_id = event_id_for(command.command)};
+  // The event rides in the same transaction as the change, with a message id of its
+  // own that every publish of it reuses.
+  Row outbox_row{.key = command.key, .command = command.command, .message_id = draw_message_id(context)};
   outbox_row.state = outbox_state::pending;
   outbox_row.order_id = order.value;
+  const Event event = event_of_outbox_row(outbox_row);
   const auto outbox = co_await tx.value.insert(tables::outbox, std::move(outbox_row));
   if (!outbox.ok()) co_return co_await roll_back(tx.value);
   if (dispatch == OutboxDispatch::inner_commit_hook) {
     // Seeded bug: the inner unit of work "committed", so its hook publishes now,
     // while the outer transaction can still fail.
-    Event event{event_id_for(command.command), command.key, command.command, order.value};
-    co_await env.producer.publish(env.topic, std::move(event));
+    co_await env.producer.publish(env.topic, event);
   }
   co_await context.point("service.before_commit");
   const auto committed = co_await tx.value.commit();

@@ -32,12 +32,19 @@
 
 namespace faultline::models {
 
-// An event as it travels through the broker.
+// An event as it travels through the broker. What it announces (the change of one
+// client command, and which of that change's events it is) is its identity for the
+// checkers; its message id is the design's own choice (an outbox row's id, a random id
+// drawn at write time, ...), which a consumer's inbox deduplicates by, as a real inbox
+// does. One announced event may travel under several message ids (a design that
+// republishes a change under a new id), and the checkers still see one event.
 struct Event {
-  std::string event_id;      // stable: the same on every publish attempt of one change
+  std::string message_id;    // the design's id for this message, e.g. stored with the outbox row
   std::string key;           // aggregate key: decides the partition
   std::int64_t command = 0;  // the client command whose change this event announces
   std::int64_t order_id = 0;
+  std::uint32_t index_in_change = 1;   // which of its change's events this is, from 1
+  std::uint32_t events_in_change = 1;  // how many events its change announces
   // Who appended it, for attributing duplicates: the publishing node, its incarnation
   // and which attempt of one publish this was (set by the Producer).
   sim::NodeId publisher = 0;

@@ -34,8 +34,11 @@ struct Delivery {
   std::uint32_t incarnation = 0;
   std::uint32_t partition = 0;
   std::int64_t offset = 0;
-  std::string event_id;
+  std::string message_id;
+  // The event the record announces (see Event): the checkers' identity for it.
   std::int64_t command = 0;
+  std::uint32_t index_in_change = 1;
+  std::uint32_t events_in_change = 1;
   sim::Instant delivered_at;
 };
 

@@ -49,13 +49,17 @@ struct Row {
   std::int64_t id = 0;          // primary key, from the table's sequence
   std::string key;              // aggregate key (the broker partition key)
   std::int64_t command = 0;     // the client command that produced the row
-  std::string event_id;         // outbox: the event's stable id, the same on every attempt
+  std::string message_id;       // outbox: the event's message id, drawn at write time and reused on every attempt
   std::int64_t state = 0;       // outbox: 0 pending, 1 sent
   std::uint64_t writer_tx = 0;  // the transaction that wrote this version (set by the database)
   std::int64_t version = 0;     // event store: the event's version in its stream
   std::string unique_key;       // if set, unique in its table (checked at insert and at commit)
   std::int64_t order_id = 0;    // outbox: the id of the order row its event announces
-  sim::Instant written_at;      // event store: the writer's clock when it inserted the event
+  // Outbox, event store and inbox rows: which of its change's events the row's event is
+  // (from 1) and how many the change announces (see Event).
+  std::uint32_t index_in_change = 1;
+  std::uint32_t events_in_change = 1;
+  sim::Instant written_at;  // event store: the writer's clock when it inserted the event
   // Lease columns (a row used as a lease, see DbClaim): who holds it, until when by the
   // holder's own clock, and the fencing token of the holder's claim.
   std::string owner;

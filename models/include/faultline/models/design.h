@@ -32,9 +32,15 @@ struct PlaceOrder {
   std::string key;
 };
 
-// The event a command's change is announced with. Its id derives from the command,
-// so every design names the same change the same way and the checkers can match
-// events to database rows.
+// The identity of an announced event as text, for explanations: "e12" for the only
+// event of command 12's change, "e12.2" for the second of a change announcing several.
+// The checkers know an event by it, whatever message id it travelled under.
+std::string announced_event_id(std::int64_t command, std::uint32_t index_in_change = 1,
+                               std::uint32_t events_in_change = 1);
+std::string announced_event_id(const Event& event);
+// The announced identity of a command's single event ("e12"). A design may also use it
+// as its message id (an id derived from the command, like an idempotency key); the
+// outbox designs draw ids of their own.
 std::string event_id_for(std::int64_t command);
 
 // What a design's code has to work with on the service node (one per incarnation).

@@ -1,5 +1,5 @@
 // The transactional outbox's write path, shared by the outbox designs: the order row
-// and an outbox row carrying the event (with its stable id and the order's id) commit
+// and an outbox row carrying the event (with its message id and the order's id) commit
 // in one transaction, so the event exists if and only if the change does.
 #pragma once
 
@@ -20,6 +20,15 @@ enum class OutboxDispatch { relay_only, inner_commit_hook };
 // Whether the service retries an attempt that ended before it could have committed, or
 // fails fast and leaves the decision to a policy of its own (a circuit breaker).
 enum class WriteRetrying { within_client_budget, fail_fast };
+
+// A message id of the outbox's own, not derived from the command: drawn from the
+// service node's random stream when the row is written, stored in the row and reused
+// on every publish of it (as an outbox row's UUID is).
+std::string draw_message_id(sim::Context& context);
+
+// The event an outbox row carries, as a relay publishes it: the row's message id and
+// the change it announces.
+Event event_of_outbox_row(const Row& row);
 
 // An attempt that ends before it could have committed (a lock wait past the statement
 // timeout, a lost race to create the key's row, a refused commit) is rolled back and

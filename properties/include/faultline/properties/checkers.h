@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,15 @@ namespace faultline::properties {
 struct Violation {
   std::string invariant;    // "L", "P", "A", ...
   std::string explanation;  // one sentence a reader can act on
+  // What the sentence is about, as typed fields, so a story or a timeline can mark it
+  // without reading the sentence. A field the checker does not know stays empty.
+  std::int64_t command = 0;            // the command whose change is at issue (commands count from 1)
+  std::string event;                   // the announced event (models::announced_event_id)
+  std::uint32_t index_in_change = 0;   // which of its change's events, from 1
+  std::uint32_t events_in_change = 0;  // how many events that change announces
+  std::string message_id;              // the message at issue, when one record is
+  std::string node;                    // the node at issue: a publisher, a consumer
+  std::optional<sim::Instant> time;    // when it happened: an append, a delivery, an answer
 };
 
 struct CheckReport {

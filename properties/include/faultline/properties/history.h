@@ -27,15 +27,22 @@ struct History {
   std::map<std::string, std::vector<std::int64_t>> stream_versions;
   // What the client saw, by command.
   std::map<std::int64_t, models::CommandRecord> commands;
-  // Every durable broker record, per partition log, in offset order.
+  // Events are known by what they announce (models::announced_event_id: "e12", or
+  // "e12.2" for the second of several events of one change), never by their message ids:
+  // one announced event may travel under several.
+  // Every durable broker record, per partition log, in offset order (only committed
+  // records: no transaction markers, no record of an aborted broker transaction).
   std::vector<models::StoredRecord> appends;
-  std::map<std::string, std::uint64_t> appended;  // event id -> durable appends
-  // Consumer effects, in application order, and counts per group and event id.
+  std::map<std::string, std::uint64_t> appended;  // announced event -> durable appends
+  // Consumer effects, in application order, and counts per group and announced event.
   std::vector<models::AppliedEffect> effects;
-  std::map<std::string, std::map<std::string, std::uint64_t>> applied;  // group -> event id -> count
-  std::map<std::string, std::int64_t> command_of_event;                 // every event id seen -> its command
+  std::map<std::string, std::map<std::string, std::uint64_t>> applied;  // group -> announced event -> count
+  std::map<std::string, std::int64_t> command_of_event;                 // every announced event seen -> its command
   std::vector<std::string> groups;                                      // the consumer groups expected to apply
-  std::map<std::string, std::string> log_of_event;                      // event id -> its partition log
+  std::map<std::string, std::string> log_of_event;                      // announced event -> its partition log
+  // How many events each command's change announces, where more than one: the most any
+  // of its records or effects says. A change not listed announces one.
+  std::map<std::int64_t, std::uint32_t> events_of_change;
   std::vector<sim::FaultRecord> faults;
   // The faults with their spans and the nodes they touched, for attributing duplicates.
   std::vector<sim::Instant> failovers;  // database failovers (a standby promoted)
@@ -55,6 +62,11 @@ struct History {
   std::set<std::int64_t> pending_at_bound;
   sim::Instant safety_end;  // when every fault healed and every crashed node restarted
   sim::Instant bound_end;   // the liveness bound
+
+  // How many events the change of `command` announces (1 unless events_of_change says).
+  std::uint32_t events_announced_by(std::int64_t command) const;
+  // The announced ids of every event the change of `command` announces, in index order.
+  std::vector<std::string> announced_events_of(std::int64_t command) const;
 
   // The name of a node id, or "node <id>" if the history does not know it.
   std::string node_name(sim::NodeId node) const;
