@@ -7,9 +7,8 @@
 // publish. It is therefore a positive control for L (no lost event).
 //
 // What it does guarantee, and claims: P (no phantom event), because it publishes only
-// after the database confirmed the commit, A (ack implies durable), because the
-// client hears "ok" only after that confirmation, and W (writes resume after heal):
-// nothing in it outlives a fault.
+// after the database confirmed the commit, and A (ack implies durable), because the
+// client hears "ok" only after that confirmation.
 #include "dual_write_with_retries.h"
 
 namespace my_designs {
@@ -35,7 +34,7 @@ class DualWriteWithRetries final : public faultline::models::Design {
  public:
   std::string name() const override { return "dual-write-with-retries"; }
   std::string summary() const override { return "commit the order, then publish with in-memory retries (no outbox)"; }
-  std::vector<std::string> claims() const override { return {"P", "A", "W"}; }
+  std::vector<std::string> claims() const override { return {"P", "A"}; }
   std::string expected_violation() const override { return "L"; }
   std::vector<std::string> points() const override {
     return {"service.before_commit", "service.after_commit", "service.before_publish_retry", "service.after_publish"};

@@ -1,5 +1,5 @@
 // The property suites faultline runs on its built-in designs, run on ours. Goal: the
-// invariants dual-write-with-retries claims (P, A, W) hold on every generated scenario,
+// invariants dual-write-with-retries claims (P, A) hold on every generated scenario,
 // and the loss it is known for (L) is caught within a stated budget and shrunk to a
 // small counterexample. Method: faultline/properties/suite.h (RapidCheck scenarios
 // with fault plans aimed at the design's named points, shrunk on failure).
