@@ -95,6 +95,23 @@ About about_announced(const History& history, const std::string& event_id) {
   return about_change_event(history, command->second, event_id);
 }
 
+// The outbox row of an announced event that its relay durably marked sent (the last
+// mark, if several), or null: what the history knows of a relay that may have counted
+// an event as published without appending it.
+const models::OutboxMark* marked_sent(const History& history, std::int64_t command, const std::string& event_id) {
+  const models::OutboxMark* found = nullptr;
+  for (const auto& mark : history.outbox_marks)
+    if (mark.command == command &&
+        models::announced_event_id(mark.command, mark.index_in_change, mark.events_in_change) == event_id)
+      found = &mark;
+  return found;
+}
+
+std::string describe(const models::OutboxMark& mark) {
+  return "outbox row " + std::to_string(mark.row) + " (message " + mark.message_id + ") was marked sent at " +
+         std::to_string(mark.marked_at.ticks) + " us";
+}
+
 void add_once(CheckReport& report, const std::string& invariant, const std::string& explanation, About about = {}) {
   if (report.violated(invariant)) return;
   report.violations.push_back(Violation{.invariant = invariant,
@@ -121,10 +138,13 @@ void check_no_lost_event(const History& history, CheckReport& report) {
         if (applied_in(applied[index], event_id)) continue;
         ++report.lost_events;
         const bool in_broker = history.appended.count(event_id) > 0;
+        const models::OutboxMark* mark = in_broker ? nullptr : marked_sent(history, command, event_id);
         add_once(report, "L",
                  "change " + std::to_string(row.id) + " (command " + std::to_string(command) +
                      ") is durably committed but event " + event_id + " was never applied by group " + group + waited +
-                     (in_broker ? " (it is in the broker)" : " (it never reached the broker)"),
+                     (in_broker         ? " (it is in the broker)"
+                      : mark != nullptr ? " (it never reached the broker: " + describe(*mark) + ")"
+                                        : " (it never reached the broker)"),
                  about_change_event(history, command, event_id));
       }
 }
@@ -551,8 +571,11 @@ std::string where_stuck(const History& history, const std::string& event_id, con
       appended = &record;
       break;
     }
-  if (appended == nullptr)
+  if (appended == nullptr) {
+    if (const models::OutboxMark* mark = marked_sent(history, command, event_id))
+      return "never published" + since + ": " + describe(*mark) + ", never appended to the broker";
     return "never published" + since + ": its publisher (the relay or subscription) never appended it to the broker";
+  }
   const models::Delivery* fetched = nullptr;
   for (const auto& delivery : history.deliveries)
     if (delivery.group == group && delivery.command == command && detail::announced_id(delivery) == event_id)

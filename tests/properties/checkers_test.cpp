@@ -1114,6 +1114,27 @@ TEST(Identity, AViolationCarriesWhatItIsAboutInTypedFields) {
   EXPECT_EQ(duplicate.time->ticks, 60'000);
 }
 
+TEST(Identity, ALostEventSaysItsOutboxRowWasMarkedSentButNeverAppended) {
+  History history = with_groups();
+  history.drained = false;
+  commit(history, 1, "k1", 10);
+  history.outbox_marks.push_back(
+      models::OutboxMark{.row = 7, .command = 1, .message_id = "m-seven", .marked_at = sim::Instant{30'000}});
+  history.pending_at_bound = {1};
+  CheckReport lost;
+  properties::check_no_lost_event(history, lost);
+  ASSERT_TRUE(lost.violated("L"));
+  EXPECT_NE(lost.first("L")->explanation.find("outbox row 7 (message m-seven) was marked sent at 30000 us"),
+            std::string::npos)
+      << lost.first("L")->explanation;
+  CheckReport pending;
+  properties::check_eventual_delivery(history, pending);
+  ASSERT_TRUE(pending.violated("E"));
+  EXPECT_NE(pending.first("E")->explanation.find("was marked sent at 30000 us, never appended to the broker"),
+            std::string::npos)
+      << pending.first("E")->explanation;
+}
+
 // --- all ----------------------------------------------------------------------
 
 TEST(CheckAll, ReportsNothingOnACleanHistory) {

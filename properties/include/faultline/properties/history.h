@@ -55,6 +55,7 @@ struct History {
   std::vector<sim::CallTimeout> call_timeouts;           // calls of any node that ended unknown
   std::vector<std::string> node_names;                   // node id -> name
   std::map<std::int64_t, sim::Instant> commit_time;      // command -> when its change committed
+  std::vector<models::OutboxMark> outbox_marks;          // outbox rows the relay durably marked sent
   bool drained = false;
   // Commands whose committed change some group had not applied at the liveness bound;
   // the run then waited up to ten times longer, so the effects above tell which of them
