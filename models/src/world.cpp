@@ -237,6 +237,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
                            .controller = replicated ? std::optional(controller_id) : std::nullopt,
                            .partitions = partitions};
   };
+  // Outside every node, so it survives their crashes (see ReplicaSink).
+  ReplicaSink replica_sink;
   const auto replica_boot = [&](std::uint32_t index) {
     return [&, index](sim::Context& context) {
       context
@@ -245,7 +247,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
                                                .replica_nodes = replica_ids,
                                                .controller = controller_id,
                                                .partitions = partitions,
-                                               .replication = settings.broker})
+                                               .replication = settings.broker,
+                                               .sink = &replica_sink})
           .start();
     };
   };
@@ -461,6 +464,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   observation.deliveries = std::move(delivery_sink.deliveries);
   observation.offset_commits = std::move(delivery_sink.commits);
   observation.unfinished_steps = std::move(delivery_sink.unfinished);
+  observation.acknowledged_appends = std::move(replica_sink.acknowledged);
+  observation.truncations = std::move(replica_sink.truncations);
   observation.call_timeouts = simulation.call_timeouts();
   observation.node_names.emplace_back();
   for (sim::NodeId node = 1; node <= simulation.node_count(); ++node)

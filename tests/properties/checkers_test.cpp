@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "faultline/models/broker_replication.h"
 #include "faultline/models/design.h"
 #include "faultline/properties/history.h"
 #include "faultline/properties/runner.h"
@@ -1131,6 +1132,37 @@ TEST(Identity, ALostEventSaysItsOutboxRowWasMarkedSentButNeverAppended) {
   properties::check_eventual_delivery(history, pending);
   ASSERT_TRUE(pending.violated("E"));
   EXPECT_NE(pending.first("E")->explanation.find("was marked sent at 30000 us, never appended to the broker"),
+            std::string::npos)
+      << pending.first("E")->explanation;
+}
+
+TEST(Identity, ALostEventSaysItsAcknowledgedAppendWasTruncatedByANewLeader) {
+  History history = with_groups();
+  history.drained = false;
+  commit(history, 1, "k1", 10);
+  history.acknowledged_appends.push_back(models::AcknowledgedAppend{.replica = "broker-2",
+                                                                    .partition = 1,
+                                                                    .offset = 4,
+                                                                    .event = event(1, "k1"),
+                                                                    .acknowledged_at = sim::Instant{31'000}});
+  history.truncations.push_back(models::Truncation{.replica = "broker-2",
+                                                   .partition = 1,
+                                                   .from_offset = 3,
+                                                   .dropped = 2,
+                                                   .leader = "broker-3",
+                                                   .at = sim::Instant{238'000}});
+  history.pending_at_bound = {1};
+  CheckReport lost;
+  properties::check_no_lost_event(history, lost);
+  ASSERT_TRUE(lost.violated("L"));
+  EXPECT_NE(lost.first("L")->explanation.find("acknowledged by broker-2 at 31000 us, truncated at 238000 us when "
+                                              "broker-3 became leader"),
+            std::string::npos)
+      << lost.first("L")->explanation;
+  CheckReport pending;
+  properties::check_eventual_delivery(history, pending);
+  ASSERT_TRUE(pending.violated("E"));
+  EXPECT_NE(pending.first("E")->explanation.find("truncated at 238000 us when broker-3 became leader"),
             std::string::npos)
       << pending.first("E")->explanation;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "faultline/models/broker.h"
+#include "faultline/models/broker_replication.h"
 #include "faultline/models/consumer.h"
 #include "faultline/models/db.h"
 #include "faultline/models/design.h"
@@ -70,6 +71,8 @@ struct Observation {
   std::vector<FaultWindow> fault_windows;                        // the same faults, with their spans and nodes
   std::vector<sim::Instant> failovers;                           // when the database's standby was promoted
   std::map<std::int64_t, sim::Instant> commit_time;              // command -> when its change committed
+  std::vector<AcknowledgedAppend> acknowledged_appends;          // replicated broker: appends acknowledged to producers
+  std::vector<Truncation> truncations;                           // replicated broker: suffixes followers dropped
   std::vector<OutboxMark> outbox_marks;                          // outbox rows marked sent, in commit order
   std::vector<Delivery> deliveries;                              // every record a consumer handed to its apply step
   std::vector<AcknowledgedOffsetCommit> offset_commits;          // every offset commit a consumer saw acknowledged
