@@ -148,6 +148,13 @@ void BrokerReplica::truncate(std::uint32_t partition, std::int64_t size) {
   if (target >= records.size()) return;
   context_.note("truncate", "partition " + std::to_string(partition) + " to offset " + std::to_string(target) +
                                 " (dropping " + std::to_string(records.size() - target) + ")");
+  if (settings_.sink != nullptr) {
+    const std::optional<std::uint32_t> leader = partitions_[partition].metadata.leader;
+    settings_.sink->truncations.push_back(Truncation{context_.name(), partition, static_cast<std::int64_t>(target),
+                                                     static_cast<std::int64_t>(records.size() - target),
+                                                     leader ? replica_node_name(*leader) : std::string("none"),
+                                                     context_.now()});
+  }
   // The storage drops a suffix only down to a synced point: drop to there, then put
   // back the unsynced records below the target (still unsynced).
   const std::size_t synced = records.synced_size();
@@ -201,7 +208,13 @@ sim::Task<ProduceReply> BrokerReplica::produce(Produce& request) {
   const auto still_leading = [&] { return leads(partition) && partitions_[partition].metadata.leader_epoch == epoch; };
   if (still_leading()) advance_high_watermark(partition);
   // acks=1 (and acks=0, whose reply nobody waits for): the local append is enough.
-  if (request.acks != ProducerAcks::all) co_return ProduceReply{.ok = true, .partition = partition, .offset = offset};
+  const auto acknowledged = [&] {
+    if (settings_.sink != nullptr)
+      settings_.sink->acknowledged.push_back(AcknowledgedAppend{
+          context_.name(), partition, offset, log(partition)[static_cast<std::size_t>(offset)].event, context_.now()});
+    return ProduceReply{.ok = true, .partition = partition, .offset = offset};
+  };
+  if (request.acks != ProducerAcks::all) co_return acknowledged();
   // acks=all: wait until the high watermark covers the record, i.e. every in-sync
   // replica has it.
   const sim::Instant deadline = context_.now() + settings_.produce_wait_max;
@@ -221,7 +234,7 @@ sim::Task<ProduceReply> BrokerReplica::produce(Produce& request) {
     reply.error = broker_errors::not_enough_replicas_after_append;
     co_return reply;
   }
-  co_return ProduceReply{.ok = true, .partition = partition, .offset = offset};
+  co_return acknowledged();
 }
 
 sim::Task<FetchReply> BrokerReplica::fetch(Fetch& request) {

@@ -7,6 +7,7 @@
 
 #include "faultline/models/broker_replication.h"
 #include "faultline/models/db_failover.h"
+#include "faultline/models/outbox.h"
 
 namespace faultline::models {
 namespace {
@@ -151,9 +152,9 @@ std::vector<FaultWindow> fault_windows(const std::vector<sim::FaultRecord>& faul
 }  // namespace
 
 std::vector<std::string> model_points() {
-  return {"db.commit.before_sync",  "db.commit.after_sync",  "db.wal_writer.before_sync", "broker.produce.before_sync",
-          "broker.produce.after_sync",
-          "consumer.before_apply", "consumer.after_apply", "consumer.after_commit_offset"};
+  return {"db.commit.before_sync",      "db.commit.after_sync",        "db.wal_writer.before_sync",
+          "broker.produce.before_sync", "broker.produce.after_sync",   "consumer.before_apply",
+          "consumer.after_apply",       "consumer.after_commit_offset"};
 }
 
 namespace {
@@ -236,6 +237,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
                            .controller = replicated ? std::optional(controller_id) : std::nullopt,
                            .partitions = partitions};
   };
+  // Outside every node, so it survives their crashes (see ReplicaSink).
+  ReplicaSink replica_sink;
   const auto replica_boot = [&](std::uint32_t index) {
     return [&, index](sim::Context& context) {
       context
@@ -244,7 +247,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
                                                .replica_nodes = replica_ids,
                                                .controller = controller_id,
                                                .partitions = partitions,
-                                               .replication = settings.broker})
+                                               .replication = settings.broker,
+                                               .sink = &replica_sink})
           .start();
     };
   };
@@ -460,18 +464,25 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   observation.deliveries = std::move(delivery_sink.deliveries);
   observation.offset_commits = std::move(delivery_sink.commits);
   observation.unfinished_steps = std::move(delivery_sink.unfinished);
+  observation.acknowledged_appends = std::move(replica_sink.acknowledged);
+  observation.truncations = std::move(replica_sink.truncations);
   observation.call_timeouts = simulation.call_timeouts();
   observation.node_names.emplace_back();
   for (sim::NodeId node = 1; node <= simulation.node_count(); ++node)
     observation.node_names.push_back(simulation.node_name(node));
   if (const auto* wal = simulation.disk(primary_id()).find<sim::DurableLog<WalRecord>>(Database::wal_name)) {
     for (const WalRecord& record : wal->durable())
-      for (const Write& write : record.writes)
+      for (const Write& write : record.writes) {
         if (write.kind == WriteKind::insert && write.row.command != 0 &&
             observation.commit_lsn.count(write.row.command) == 0) {
           observation.commit_lsn[write.row.command] = record.lsn;
           observation.commit_time[write.row.command] = record.committed_at;
         }
+        if (write.kind == WriteKind::update && write.table == tables::outbox && write.row.state == outbox_state::sent)
+          observation.outbox_marks.push_back(OutboxMark{write.row.id, write.row.command, write.row.index_in_change,
+                                                        write.row.events_in_change, write.row.message_id,
+                                                        record.committed_at});
+      }
   }
   observation.events = simulation.events_run();
   observation.trace_hash = simulation.trace().hash();

@@ -95,6 +95,47 @@ About about_announced(const History& history, const std::string& event_id) {
   return about_change_event(history, command->second, event_id);
 }
 
+// The outbox row of an announced event that its relay durably marked sent (the last
+// mark, if several), or null: what the history knows of a relay that may have counted
+// an event as published without appending it.
+const models::OutboxMark* marked_sent(const History& history, std::int64_t command, const std::string& event_id) {
+  const models::OutboxMark* found = nullptr;
+  for (const auto& mark : history.outbox_marks)
+    if (mark.command == command &&
+        models::announced_event_id(mark.command, mark.index_in_change, mark.events_in_change) == event_id)
+      found = &mark;
+  return found;
+}
+
+// What became of an append of an announced event that the broker acknowledged and
+// its durable log no longer holds: "acknowledged at t, truncated at t' when broker-2
+// became leader", or lost before it was synced or replicated; empty if none was
+// acknowledged.
+std::string acknowledged_then_lost(const History& history, std::int64_t command, const std::string& event_id) {
+  const auto microseconds = [](sim::Instant time) { return std::to_string(time.ticks) + " us"; };
+  const models::AcknowledgedAppend* acknowledged = nullptr;
+  for (const auto& append : history.acknowledged_appends) {
+    if (append.event.command != command || models::announced_event_id(append.event) != event_id) continue;
+    acknowledged = &append;
+    for (const auto& truncation : history.truncations)
+      if (truncation.replica == append.replica && truncation.partition == append.partition &&
+          truncation.from_offset <= append.offset && append.acknowledged_at <= truncation.at)
+        return "appended to partition " + std::to_string(append.partition) + " at offset " +
+               std::to_string(append.offset) + " and acknowledged by " + append.replica + " at " +
+               microseconds(append.acknowledged_at) + ", truncated at " + microseconds(truncation.at) + " when " +
+               truncation.leader + " became leader";
+  }
+  if (acknowledged == nullptr) return {};
+  return "appended to partition " + std::to_string(acknowledged->partition) + " at offset " +
+         std::to_string(acknowledged->offset) + " and acknowledged by " + acknowledged->replica + " at " +
+         microseconds(acknowledged->acknowledged_at) + ", then lost before it was synced or replicated";
+}
+
+std::string describe(const models::OutboxMark& mark) {
+  return "outbox row " + std::to_string(mark.row) + " (message " + mark.message_id + ") was marked sent at " +
+         std::to_string(mark.marked_at.ticks) + " us";
+}
+
 void add_once(CheckReport& report, const std::string& invariant, const std::string& explanation, About about = {}) {
   if (report.violated(invariant)) return;
   report.violations.push_back(Violation{.invariant = invariant,
@@ -121,10 +162,15 @@ void check_no_lost_event(const History& history, CheckReport& report) {
         if (applied_in(applied[index], event_id)) continue;
         ++report.lost_events;
         const bool in_broker = history.appended.count(event_id) > 0;
+        const models::OutboxMark* mark = in_broker ? nullptr : marked_sent(history, command, event_id);
+        const std::string truncated = in_broker ? std::string() : acknowledged_then_lost(history, command, event_id);
         add_once(report, "L",
                  "change " + std::to_string(row.id) + " (command " + std::to_string(command) +
                      ") is durably committed but event " + event_id + " was never applied by group " + group + waited +
-                     (in_broker ? " (it is in the broker)" : " (it never reached the broker)"),
+                     (in_broker            ? " (it is in the broker)"
+                      : !truncated.empty() ? " (it is no longer in the broker: " + truncated + ")"
+                      : mark != nullptr    ? " (it never reached the broker: " + describe(*mark) + ")"
+                                           : " (it never reached the broker)"),
                  about_change_event(history, command, event_id));
       }
 }
@@ -551,8 +597,13 @@ std::string where_stuck(const History& history, const std::string& event_id, con
       appended = &record;
       break;
     }
-  if (appended == nullptr)
+  if (appended == nullptr) {
+    if (const std::string lost = acknowledged_then_lost(history, command, event_id); !lost.empty())
+      return "not in the broker" + since + ": " + lost;
+    if (const models::OutboxMark* mark = marked_sent(history, command, event_id))
+      return "never published" + since + ": " + describe(*mark) + ", never appended to the broker";
     return "never published" + since + ": its publisher (the relay or subscription) never appended it to the broker";
+  }
   const models::Delivery* fetched = nullptr;
   for (const auto& delivery : history.deliveries)
     if (delivery.group == group && delivery.command == command && detail::announced_id(delivery) == event_id)

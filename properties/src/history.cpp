@@ -115,6 +115,9 @@ History build(Source& observation) {
   history.call_timeouts = take<Source>(observation.call_timeouts);
   history.node_names = take<Source>(observation.node_names);
   history.commit_time = take<Source>(observation.commit_time);
+  history.outbox_marks = take<Source>(observation.outbox_marks);
+  history.acknowledged_appends = take<Source>(observation.acknowledged_appends);
+  history.truncations = take<Source>(observation.truncations);
   history.drained = observation.drained;
   history.pending_at_bound.insert(observation.pending_at_bound.begin(), observation.pending_at_bound.end());
   history.safety_end = observation.safety_end;

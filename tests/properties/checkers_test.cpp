@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "faultline/models/broker_replication.h"
 #include "faultline/models/design.h"
 #include "faultline/properties/history.h"
 #include "faultline/properties/runner.h"
@@ -1066,7 +1067,8 @@ TEST(Identity, EventualDeliveryFindsTheLateEventUnderAnotherMessageId) {
   EXPECT_EQ(report.late_events, 1u);
 }
 
-TEST(Identity, NoLostEventNamesEachMissingEventOfAChangeThatAnnouncesSeveral) {
+// Command 1's change announces three events; the second never reached the broker.
+History second_of_three_never_applied() {
   History history = with_groups();
   commit(history, 1, "k1", 10);
   history.events_of_change[1] = 3;
@@ -1074,6 +1076,11 @@ TEST(Identity, NoLostEventNamesEachMissingEventOfAChangeThatAnnouncesSeveral) {
     append(history, event_of_change(1, "k1", index, 3));
     apply(history, projection, event_of_change(1, "k1", index, 3));
   }
+  return history;
+}
+
+TEST(Identity, NoLostEventNamesEachMissingEventOfAChangeThatAnnouncesSeveral) {
+  const History history = second_of_three_never_applied();
   CheckReport report;
   properties::check_no_lost_event(history, report);
   ASSERT_TRUE(report.violated("L"));
@@ -1083,13 +1090,7 @@ TEST(Identity, NoLostEventNamesEachMissingEventOfAChangeThatAnnouncesSeveral) {
 }
 
 TEST(Identity, AViolationCarriesWhatItIsAboutInTypedFields) {
-  History history = with_groups();
-  commit(history, 1, "k1", 10);
-  history.events_of_change[1] = 3;
-  for (const std::uint32_t index : {1u, 3u}) {
-    append(history, event_of_change(1, "k1", index, 3));
-    apply(history, projection, event_of_change(1, "k1", index, 3));
-  }
+  const History history = second_of_three_never_applied();
   CheckReport lost;
   properties::check_no_lost_event(history, lost);
   ASSERT_TRUE(lost.violated("L"));
@@ -1112,6 +1113,58 @@ TEST(Identity, AViolationCarriesWhatItIsAboutInTypedFields) {
   EXPECT_EQ(duplicate.node, "service");
   ASSERT_TRUE(duplicate.time.has_value());
   EXPECT_EQ(duplicate.time->ticks, 60'000);
+}
+
+TEST(Identity, ALostEventSaysItsOutboxRowWasMarkedSentButNeverAppended) {
+  History history = with_groups();
+  history.drained = false;
+  commit(history, 1, "k1", 10);
+  history.outbox_marks.push_back(
+      models::OutboxMark{.row = 7, .command = 1, .message_id = "m-seven", .marked_at = sim::Instant{30'000}});
+  history.pending_at_bound = {1};
+  CheckReport lost;
+  properties::check_no_lost_event(history, lost);
+  ASSERT_TRUE(lost.violated("L"));
+  EXPECT_NE(lost.first("L")->explanation.find("outbox row 7 (message m-seven) was marked sent at 30000 us"),
+            std::string::npos)
+      << lost.first("L")->explanation;
+  CheckReport pending;
+  properties::check_eventual_delivery(history, pending);
+  ASSERT_TRUE(pending.violated("E"));
+  EXPECT_NE(pending.first("E")->explanation.find("was marked sent at 30000 us, never appended to the broker"),
+            std::string::npos)
+      << pending.first("E")->explanation;
+}
+
+TEST(Identity, ALostEventSaysItsAcknowledgedAppendWasTruncatedByANewLeader) {
+  History history = with_groups();
+  history.drained = false;
+  commit(history, 1, "k1", 10);
+  history.acknowledged_appends.push_back(models::AcknowledgedAppend{.replica = "broker-2",
+                                                                    .partition = 1,
+                                                                    .offset = 4,
+                                                                    .event = event(1, "k1"),
+                                                                    .acknowledged_at = sim::Instant{31'000}});
+  history.truncations.push_back(models::Truncation{.replica = "broker-2",
+                                                   .partition = 1,
+                                                   .from_offset = 3,
+                                                   .dropped = 2,
+                                                   .leader = "broker-3",
+                                                   .at = sim::Instant{238'000}});
+  history.pending_at_bound = {1};
+  CheckReport lost;
+  properties::check_no_lost_event(history, lost);
+  ASSERT_TRUE(lost.violated("L"));
+  EXPECT_NE(lost.first("L")->explanation.find("acknowledged by broker-2 at 31000 us, truncated at 238000 us when "
+                                              "broker-3 became leader"),
+            std::string::npos)
+      << lost.first("L")->explanation;
+  CheckReport pending;
+  properties::check_eventual_delivery(history, pending);
+  ASSERT_TRUE(pending.violated("E"));
+  EXPECT_NE(pending.first("E")->explanation.find("truncated at 238000 us when broker-3 became leader"),
+            std::string::npos)
+      << pending.first("E")->explanation;
 }
 
 // --- all ----------------------------------------------------------------------

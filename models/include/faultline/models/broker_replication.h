@@ -103,6 +103,30 @@ struct ReplicaFetch {
   std::uint32_t max_records = 64;
 };
 
+// What replicas did that their durable logs no longer show, for the checkers' stories:
+// appends acknowledged to a producer, and suffixes a follower of a new leader dropped.
+// The world owns it, outside every node (like DeliverySink): writing to it neither
+// draws from a random stream nor touches the trace, so observing never changes a run.
+struct AcknowledgedAppend {
+  std::string replica;  // the leader that acknowledged it
+  std::uint32_t partition = 0;
+  std::int64_t offset = 0;
+  Event event;
+  sim::Instant acknowledged_at;
+};
+struct Truncation {
+  std::string replica;  // the replica that dropped the suffix
+  std::uint32_t partition = 0;
+  std::int64_t from_offset = 0;  // the first offset dropped
+  std::int64_t dropped = 0;
+  std::string leader;  // the partition's leader then, as the replica knew it
+  sim::Instant at;
+};
+struct ReplicaSink {
+  std::vector<AcknowledgedAppend> acknowledged;  // in acknowledgement order
+  std::vector<Truncation> truncations;           // in time order
+};
+
 struct ReplicaSettings {
   std::uint32_t index = 0;                 // this replica's place in `replica_nodes`
   std::vector<sim::NodeId> replica_nodes;  // every replica, in order
@@ -114,6 +138,7 @@ struct ReplicaSettings {
   sim::Duration in_sync_check_interval = sim::Duration::millis(5);
   sim::Duration timeout = sim::Duration::millis(40);            // above the network's latency spikes
   sim::Duration produce_wait_max = sim::Duration::millis(100);  // acks=all: bound on waiting for replication
+  ReplicaSink* sink = nullptr;                                  // observes acknowledgements and truncations
 };
 
 // One broker replica: leader of some partitions, follower of the others, and (the

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "faultline/models/broker.h"
+#include "faultline/models/broker_replication.h"
 #include "faultline/models/consumer.h"
 #include "faultline/models/db.h"
 #include "faultline/models/design.h"
@@ -49,6 +50,17 @@ struct FaultWindow {
   std::vector<std::string> group;  // partition: the side cut off from every other node
 };
 
+// An outbox row its relay durably marked sent: read from the database's log after the
+// run, so a story can say "row 7 marked sent at t, never appended".
+struct OutboxMark {
+  std::int64_t row = 0;  // the outbox row's id
+  std::int64_t command = 0;
+  std::uint32_t index_in_change = 1;
+  std::uint32_t events_in_change = 1;
+  std::string message_id;
+  sim::Instant marked_at;  // when the transaction that marked it committed
+};
+
 struct Observation {
   std::vector<CommandRecord> commands;
   std::map<std::string, std::map<std::int64_t, Row>> tables;     // durable database state
@@ -59,6 +71,9 @@ struct Observation {
   std::vector<FaultWindow> fault_windows;                        // the same faults, with their spans and nodes
   std::vector<sim::Instant> failovers;                           // when the database's standby was promoted
   std::map<std::int64_t, sim::Instant> commit_time;              // command -> when its change committed
+  std::vector<AcknowledgedAppend> acknowledged_appends;          // replicated broker: appends acknowledged to producers
+  std::vector<Truncation> truncations;                           // replicated broker: suffixes followers dropped
+  std::vector<OutboxMark> outbox_marks;                          // outbox rows marked sent, in commit order
   std::vector<Delivery> deliveries;                              // every record a consumer handed to its apply step
   std::vector<AcknowledgedOffsetCommit> offset_commits;          // every offset commit a consumer saw acknowledged
   std::vector<UnfinishedStep> unfinished_steps;  // every consumer step whose call failed or ended unknown

@@ -51,10 +51,13 @@ struct History {
   // offset commit a consumer saw acknowledged, in order.
   std::vector<models::Delivery> deliveries;
   std::vector<models::AcknowledgedOffsetCommit> offset_commits;
-  std::vector<models::UnfinishedStep> unfinished_steps;  // consumer steps whose call failed or ended unknown
-  std::vector<sim::CallTimeout> call_timeouts;           // calls of any node that ended unknown
-  std::vector<std::string> node_names;                   // node id -> name
-  std::map<std::int64_t, sim::Instant> commit_time;      // command -> when its change committed
+  std::vector<models::UnfinishedStep> unfinished_steps;          // consumer steps whose call failed or ended unknown
+  std::vector<sim::CallTimeout> call_timeouts;                   // calls of any node that ended unknown
+  std::vector<std::string> node_names;                           // node id -> name
+  std::map<std::int64_t, sim::Instant> commit_time;              // command -> when its change committed
+  std::vector<models::AcknowledgedAppend> acknowledged_appends;  // replicated broker: appends acknowledged
+  std::vector<models::Truncation> truncations;                   // replicated broker: suffixes dropped
+  std::vector<models::OutboxMark> outbox_marks;                  // outbox rows the relay durably marked sent
   bool drained = false;
   // Commands whose committed change some group had not applied at the liveness bound;
   // the run then waited up to ten times longer, so the effects above tell which of them
