@@ -391,9 +391,15 @@ std::string cause_of_duplicate_append(const History& history, const std::vector<
     if (timeout.node == before.publisher && timeout.incarnation == before.publisher_incarnation &&
         claimed <= timeout.time && timeout.time <= again.appended_at)
       return "a call by " + publisher + " that ended unknown at " + time_text(timeout.time);
+  // The second publisher's clock counts too: skewed, it saw the first one's lease
+  // expire while the first still held it by its own clock, took the rows over and
+  // published them again. Only its clock: its crash or pause explains nothing (a
+  // restarted publisher resubmitting rows another one still owns is a bug).
+  const std::string second = history.node_name(after.publisher);
   for (const auto& fault : history.fault_windows) {
     if (!overlaps(fault, claimed, again.appended_at)) continue;
     if (disturbs_calls_to(fault, publisher, servers) || disturbs_replication(fault, history)) return describe(fault);
+    if (fault.kind == sim::FaultKind::clock_skew && fault.node == second) return describe(fault);
   }
   return {};
 }

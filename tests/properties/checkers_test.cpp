@@ -533,6 +533,22 @@ TEST(NoUnexplainedDuplicate, ReportsADuplicateByAnotherPublisherWhileTheFirstWas
   EXPECT_NE(report.first("ND")->explanation.find("by service-2"), std::string::npos) << report.first("ND")->explanation;
 }
 
+TEST(NoUnexplainedDuplicate, AcceptsADuplicateByASecondPublisherWhoseClockWasSkewed) {
+  // relay service-2's clock ran ahead: the first relay's lease looked expired to it, so
+  // it took the row over and published it again while the first still held it.
+  History history = appended_twice(event(1, "k1", 1, 1), published(event(1, "k1", 1, 1), other_publisher_node));
+  history.fault_windows.push_back(fault(sim::FaultKind::clock_skew, "service-2", 5'000, 70'000));
+  CheckReport report;
+  properties::check_no_unexplained_duplicate(history, report);
+  EXPECT_FALSE(report.violated("ND")) << report.first("ND")->explanation;
+  // Its crash would not do: a restarted publisher must not resubmit rows another owns.
+  History crashed = appended_twice(event(1, "k1", 1, 1), published(event(1, "k1", 1, 1), other_publisher_node));
+  crashed.fault_windows.push_back(fault(sim::FaultKind::crash, "service-2", 5'000, 70'000));
+  CheckReport crashed_report;
+  properties::check_no_unexplained_duplicate(crashed, crashed_report);
+  EXPECT_TRUE(crashed_report.violated("ND"));
+}
+
 TEST(NoUnexplainedDuplicate, StaysQuietWithoutDuplicateAppends) {
   CheckReport report;
   properties::check_no_unexplained_duplicate(clean_history(), report);
