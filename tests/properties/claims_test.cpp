@@ -16,8 +16,7 @@ namespace faultline {
 namespace {
 
 const models::DesignRegistry& designs() {
-  static const models::DesignRegistry registry = models::builtin_designs();
-  return registry;
+  return testing::builtin_registry();
 }
 
 rc::detail::TestParams scaled_params(int cases) {
@@ -45,19 +44,9 @@ TEST_P(EveryDesign, KeepsTheInvariantsItClaimsUnderGeneratedFaults) {
   }
 }
 
-// The designs that claim something, and the positive controls: each suite runs over its own.
-std::vector<std::string> claiming_designs() {
-  std::vector<std::string> names;
-  for (const auto& design : designs().all())
-    if (!design->claims().empty()) names.push_back(design->name());
-  return names;
-}
-std::vector<std::string> positive_controls() {
-  std::vector<std::string> names;
-  for (const auto& design : designs().all())
-    if (!design->expected_violation().empty()) names.push_back(design->name());
-  return names;
-}
+// Each suite runs over its own designs: the claiming ones, and the positive controls.
+using testing::claiming_designs;
+using testing::positive_controls;
 
 // Each suite runs over its own designs, so a design that neither claims an invariant
 // nor names the one it must be caught violating would be checked by neither.
@@ -68,12 +57,7 @@ TEST(EveryRegisteredDesign, EitherClaimsInvariantsOrIsAPositiveControl) {
         << (design->claims().empty() ? "neither" : "both");
 }
 
-INSTANTIATE_TEST_SUITE_P(Designs, EveryDesign, ::testing::ValuesIn(claiming_designs()), [](const auto& info) {
-  std::string name = info.param;
-  for (char& c : name)
-    if (c == '-') c = '_';
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Designs, EveryDesign, ::testing::ValuesIn(claiming_designs()), testing::test_name_of_param);
 
 // The budget within which a positive control must be caught, in generated cases.
 constexpr int catch_budget_cases = 1'000;
@@ -124,12 +108,8 @@ TEST_P(EveryPositiveControl, IsCaughtWithinTheBudgetAndShrinksToASmallCounterexa
             << "replay: " << testing::save_counterexample(shrunk) << "\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Designs, EveryPositiveControl, ::testing::ValuesIn(positive_controls()), [](const auto& info) {
-  std::string name = info.param;
-  for (char& c : name)
-    if (c == '-') c = '_';
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Designs, EveryPositiveControl, ::testing::ValuesIn(positive_controls()),
+                         testing::test_name_of_param);
 
 }  // namespace
 }  // namespace faultline

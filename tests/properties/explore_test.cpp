@@ -20,13 +20,13 @@
 
 #include "faultline/properties/runner.h"
 #include "faultline/sim/trace.h"
+#include "suite_support.h"
 
 namespace faultline {
 namespace {
 
 const models::DesignRegistry& designs() {
-  static const models::DesignRegistry registry = models::builtin_designs();
-  return registry;
+  return testing::builtin_registry();
 }
 
 const models::Design& design_named(const std::string& name) {
@@ -141,21 +141,8 @@ TEST_P(CorrectDesign, SurvivesEveryCrashSiteAndEveryPairTried) {
   EXPECT_TRUE(pairs.expectations_held());
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  std::replace(name.begin(), name.end(), '-', '_');
-  return name;
-}
-
-// Every registered design that claims an invariant.
-std::vector<std::string> claiming_designs() {
-  std::vector<std::string> names;
-  for (const auto& design : designs().all())
-    if (!design->claims().empty()) names.push_back(design->name());
-  return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(Explore, CorrectDesign, ::testing::ValuesIn(claiming_designs()), test_name);
+INSTANTIATE_TEST_SUITE_P(Explore, CorrectDesign, ::testing::ValuesIn(testing::claiming_designs()),
+                         testing::test_name_of_param);
 
 // What the depth-1 search (seed 1, 3 commands) finds for each positive control,
 // measured with `faultline explore --design NAME --depth 1 --commands 3 --seed 1` and
@@ -209,16 +196,8 @@ const std::map<std::string, ExpectedOutcome>& depth_one_outcomes() {
   return outcomes;
 }
 
-// Every registered positive control.
-std::vector<std::string> positive_controls() {
-  std::vector<std::string> names;
-  for (const auto& design : designs().all())
-    if (!design->expected_violation().empty()) names.push_back(design->name());
-  return names;
-}
-
 TEST(Explore, TheDepthOneTableNamesEveryPositiveControlAndNothingElse) {
-  const std::vector<std::string> controls = positive_controls();
+  const std::vector<std::string> controls = testing::positive_controls();
   for (const auto& name : controls)
     EXPECT_EQ(depth_one_outcomes().count(name), 1U)
         << name << " is a registered positive control missing from the depth-1 table: measure it with "
@@ -265,7 +244,8 @@ TEST_P(PositiveControl, HasTheDepthOneOutcomeMeasuredForIt) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Explore, PositiveControl, ::testing::ValuesIn(positive_controls()), test_name);
+INSTANTIATE_TEST_SUITE_P(Explore, PositiveControl, ::testing::ValuesIn(testing::positive_controls()),
+                         testing::test_name_of_param);
 
 }  // namespace
 }  // namespace faultline

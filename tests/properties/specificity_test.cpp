@@ -21,16 +21,10 @@ namespace faultline {
 namespace {
 
 const models::DesignRegistry& designs() {
-  static const models::DesignRegistry registry = models::builtin_designs();
-  return registry;
+  return testing::builtin_registry();
 }
 
-std::vector<std::string> positive_controls() {
-  std::vector<std::string> names;
-  for (const auto& design : designs().all())
-    if (!design->expected_violation().empty()) names.push_back(design->name());
-  return names;
-}
+using testing::positive_controls;
 
 // The positive controls that name a correct twin: the seeded bugs (every one must, see
 // EveryPositiveControl.WithoutATwinIsANaiveDesign).
@@ -135,7 +129,7 @@ TEST_P(EverySeededBug, ItsTwinNeverViolatesTheControlsInvariant) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Specificity, EverySeededBug, ::testing::ValuesIn(controls_with_a_twin()),
-                         [](const auto& info) { return testing::test_name_of(info.param); });
+                         testing::test_name_of_param);
 
 }  // namespace
 }  // namespace faultline

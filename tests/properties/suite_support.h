@@ -2,12 +2,15 @@
 // save the scenario as JSON and say how to replay it.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <rapidcheck.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "faultline/models/design.h"
 #include "faultline/properties/runner.h"
 #include "faultline/properties/scenario_json.h"
 
@@ -26,6 +29,32 @@ inline std::string test_name_of(std::string design_name) {
   for (char& c : design_name)
     if (c == '-') c = '_';
   return design_name;
+}
+
+// The same, for INSTANTIATE_TEST_SUITE_P's name generator.
+inline std::string test_name_of_param(const ::testing::TestParamInfo<std::string>& info) {
+  return test_name_of(info.param);
+}
+
+// The built-in designs, built once for every suite of a test binary.
+inline const models::DesignRegistry& builtin_registry() {
+  static const models::DesignRegistry registry = models::builtin_designs();
+  return registry;
+}
+
+// The built-in designs that claim an invariant, and the positive controls (the designs
+// that name the invariant they must be caught violating), in registration order.
+inline std::vector<std::string> claiming_designs() {
+  std::vector<std::string> names;
+  for (const auto& design : builtin_registry().all())
+    if (!design->claims().empty()) names.push_back(design->name());
+  return names;
+}
+inline std::vector<std::string> positive_controls() {
+  std::vector<std::string> names;
+  for (const auto& design : builtin_registry().all())
+    if (!design->expected_violation().empty()) names.push_back(design->name());
+  return names;
 }
 
 // Writes the scenario where a reader will find it, and returns the replay command.
