@@ -60,17 +60,18 @@ class DualWriteWithRetries final : public faultline::models::Design {
     if (!committed.ok()) co_return PlaceOrderReply{committed.outcome};
     co_await context.point("service.after_commit");
 
-    // 2. Publish, retrying in memory. A crash anywhere in this loop forgets the event.
-    const Event event{faultline::models::event_id_for(command.command), command.key, command.command, order.value};
+    // 2. Publish the change's events (one per line item) in one batch, retrying in
+    //    memory. A crash anywhere in this loop forgets them.
+    const std::vector<Event> events = faultline::models::events_of_change(command, order.value);
     Outcome published = Outcome::failed;
     for (std::uint32_t round = 1; round <= settings.rounds_max; ++round) {
-      published = co_await env.producer.publish(env.topic, event);
+      published = co_await env.producer.publish_batch(env.topic, events);
       if (published == Outcome::ok) break;
       if (round == settings.rounds_max) break;
       co_await context.point("service.before_publish_retry");
       co_await context.sleep(settings.pause_step * round);
     }
-    if (published != Outcome::ok) context.note("service.publish-abandoned", event.message_id);
+    if (published != Outcome::ok) context.note("service.publish-abandoned", events.front().message_id);
     co_await context.point("service.after_publish");
     // The order is committed either way, so the client is told it succeeded.
     co_return PlaceOrderReply{Outcome::ok, order.value};

@@ -198,6 +198,19 @@ void Broker::serve() {
   context_.serve<EndTransaction>([this](EndTransaction&& request) { return end_transaction_request(request); });
 }
 
+void append_batch(sim::DurableLog<StoredRecord>& log, Produce& request, const StoredRecord& shape) {
+  const std::size_t count = 1 + request.more.size();
+  for (std::size_t index = 0; index < count; ++index) {
+    StoredRecord record = shape;
+    record.offset = static_cast<std::int64_t>(log.size());
+    record.event = std::move(index == 0 ? request.event : request.more[index - 1]);
+    assert(index == 0 || record.event.key == log[log.size() - 1].event.key);
+    if (record.sequence >= 0) record.sequence += static_cast<std::int64_t>(index);
+    record.batch_remaining = static_cast<std::uint32_t>(count - 1 - index);
+    log.append(std::move(record));
+  }
+}
+
 sim::Task<ProduceReply> Broker::produce(Produce& request) {
   const std::uint32_t partition = partition_for(request.event.key, settings_.partitions);
   auto& log = partition_log(request.topic, partition);
@@ -207,10 +220,13 @@ sim::Task<ProduceReply> Broker::produce(Produce& request) {
     const auto last = last_sequence_.find({request.producer_id, log_name(request.topic, partition)});
     if (last != last_sequence_.end() && request.sequence <= last->second)
       co_return ProduceReply{.ok = true, .partition = partition, .offset = -1};
-    last_sequence_[{request.producer_id, log_name(request.topic, partition)}] = request.sequence;
+    last_sequence_[{request.producer_id, log_name(request.topic, partition)}] =
+        request.sequence + static_cast<std::int64_t>(request.more.size());
   }
   const auto offset = static_cast<std::int64_t>(log.size());
-  log.append(StoredRecord{offset, std::move(request.event), request.producer_id, request.sequence, context_.now()});
+  append_batch(
+      log, request,
+      StoredRecord{.producer_id = request.producer_id, .sequence = request.sequence, .appended_at = context_.now()});
   co_await context_.point("broker.produce.before_sync");
   co_await context_.sync(log);
   co_await context_.point("broker.produce.after_sync");
@@ -232,9 +248,7 @@ sim::Task<ProduceReply> Broker::produce_in_transaction(Produce request, std::uin
   auto& log = partition_log(request.topic, partition);
   const auto offset = static_cast<std::int64_t>(log.size());
   open->second.first_offsets.try_emplace(name, offset);
-  StoredRecord record{offset, std::move(request.event), 0, -1, context_.now()};
-  record.transaction = request.transaction;
-  log.append(std::move(record));
+  append_batch(log, request, StoredRecord{.appended_at = context_.now(), .transaction = request.transaction});
   co_await context_.point("broker.produce.before_sync");
   co_await context_.sync(log);
   co_await context_.point("broker.produce.after_sync");
@@ -360,18 +374,30 @@ sim::Task<void> Producer::send_without_waiting(sim::Context& context, sim::NodeI
 }
 
 sim::Task<Outcome> Producer::publish(std::string topic, Event event) {
+  std::vector<Event> events;
+  events.push_back(std::move(event));
+  return publish_batch(std::move(topic), std::move(events));
+}
+
+sim::Task<Outcome> Producer::publish_batch(std::string topic, std::vector<Event> events) {
+  assert(!events.empty());
   Outcome outcome = Outcome::failed;
   const std::uint32_t partition =
-      broker_.endpoints().replicated() ? partition_for(event.key, broker_.endpoints().partitions) : 0;
+      broker_.endpoints().replicated() ? partition_for(events.front().key, broker_.endpoints().partitions) : 0;
   for (std::uint32_t attempt = 0; attempt < settings_.attempts; ++attempt) {
     if (attempt > 0) co_await context_->sleep(settings_.backoff);
     std::optional<sim::NodeId> leader = broker_.known(partition);
     if (!leader) leader = co_await broker_.leader(*context_, partition);
     if (!leader) continue;  // the partition is offline, or its leader unknown: try again after the backoff
-    Produce request{topic, event};
-    request.event.publisher = context_->node();
-    request.event.publisher_incarnation = context_->incarnation();
-    request.event.attempt = attempt + 1;
+    Produce request{topic, events.front()};
+    request.more.assign(events.begin() + 1, events.end());
+    const auto stamp = [&](Event& event) {
+      event.publisher = context_->node();
+      event.publisher_incarnation = context_->incarnation();
+      event.attempt = attempt + 1;
+    };
+    stamp(request.event);
+    for (Event& event : request.more) stamp(event);
     request.acks = acks_;
     if (acks_ == ProducerAcks::none) {
       // acks=0: sent, and counted as published; whether it arrives nobody learns.

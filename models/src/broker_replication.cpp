@@ -196,12 +196,17 @@ sim::Task<ProduceReply> BrokerReplica::produce(Produce& request) {
     const auto last = last_sequence_.find({request.producer_id, partition});
     if (last != last_sequence_.end() && request.sequence <= last->second)
       co_return ProduceReply{.ok = true, .partition = partition, .offset = -1};
-    last_sequence_[{request.producer_id, partition}] = request.sequence;
+    last_sequence_[{request.producer_id, partition}] =
+        request.sequence + static_cast<std::int64_t>(request.more.size());
   }
   auto& records = log(partition);
   const auto offset = static_cast<std::int64_t>(records.size());
-  records.append(
-      StoredRecord{offset, std::move(request.event), request.producer_id, request.sequence, context_.now(), epoch});
+  append_batch(records, request,
+               StoredRecord{.producer_id = request.producer_id,
+                            .sequence = request.sequence,
+                            .appended_at = context_.now(),
+                            .leader_epoch = epoch});
+  const auto last_offset = static_cast<std::int64_t>(records.size()) - 1;
   co_await context_.point("broker.produce.before_sync");
   if (replication.fsync == BrokerFsync::per_write) co_await context_.sync(records);
   co_await context_.point("broker.produce.after_sync");
@@ -210,8 +215,10 @@ sim::Task<ProduceReply> BrokerReplica::produce(Produce& request) {
   // acks=1 (and acks=0, whose reply nobody waits for): the local append is enough.
   const auto acknowledged = [&] {
     if (settings_.sink != nullptr)
-      settings_.sink->acknowledged.push_back(AcknowledgedAppend{
-          context_.name(), partition, offset, log(partition)[static_cast<std::size_t>(offset)].event, context_.now()});
+      for (std::int64_t appended = offset; appended <= last_offset; ++appended)
+        settings_.sink->acknowledged.push_back(
+            AcknowledgedAppend{context_.name(), partition, appended,
+                               log(partition)[static_cast<std::size_t>(appended)].event, context_.now()});
     return ProduceReply{.ok = true, .partition = partition, .offset = offset};
   };
   if (request.acks != ProducerAcks::all) co_return acknowledged();
@@ -223,7 +230,7 @@ sim::Task<ProduceReply> BrokerReplica::produce(Produce& request) {
       reply.error = broker_errors::lost_leadership_after_append;
       co_return reply;
     }
-    if (partitions_[partition].high_watermark > offset) break;
+    if (partitions_[partition].high_watermark > last_offset) break;
     if (context_.now() >= deadline) {
       reply.error = broker_errors::request_timed_out;
       co_return reply;
@@ -282,8 +289,11 @@ sim::Task<ReplicaFetchReply> BrokerReplica::replica_fetch(ReplicaFetch& request)
   state.log_ends[request.replica] = request.log_end;
   if (request.fetch_offset >= static_cast<std::int64_t>(records.size()))
     state.caught_up_at[request.replica] = context_.now();
+  // Whole batches only: a follower never holds part of one.
   for (auto offset = static_cast<std::size_t>(request.fetch_offset);
-       offset < records.size() && reply.records.size() < request.max_records; ++offset)
+       offset < records.size() &&
+       (reply.records.size() < request.max_records || reply.records.back().batch_remaining > 0);
+       ++offset)
     reply.records.push_back(records[offset]);
   advance_high_watermark(request.partition);
   reply.high_watermark = state.high_watermark;

@@ -158,6 +158,14 @@ std::map<std::string, std::uint64_t> Database::durable_slots(const sim::Disk& di
   return slots;
 }
 
+std::vector<SlotConfirmation> Database::durable_slot_confirmations(const sim::Disk& disk) {
+  std::vector<SlotConfirmation> confirmations;
+  if (const auto* log = disk.find<sim::DurableLog<SlotRecord>>("db.slots"))
+    for (const SlotRecord& record : log->durable())
+      confirmations.push_back(SlotConfirmation{record.slot, record.confirmed_lsn, record.confirmed_at});
+  return confirmations;
+}
+
 void Database::serve() {
   context_.serve<DbBegin>([this](DbBegin&& request) { return begin(request); });
   context_.serve<DbInsert>([this](DbInsert&& request) { return insert(request); });
@@ -624,7 +632,7 @@ sim::Task<DbSlotReply> Database::slot_get(DbSlotGet& request) {
 
 sim::Task<DbSlotReply> Database::slot_advance(DbSlotAdvance& request) {
   if (!is_primary()) co_return DbSlotReply{};
-  slots_log_.append(SlotRecord{request.slot, request.confirmed_lsn});
+  slots_log_.append(SlotRecord{request.slot, request.confirmed_lsn, context_.now()});
   co_await context_.sync(slots_log_);
   auto& position = slots_[request.slot];
   position = std::max(position, request.confirmed_lsn);
@@ -637,7 +645,7 @@ sim::Task<DbSlotReply> Database::slot_create(DbSlotCreate& request) {
   for (const WalRecord& record : wal_.durable()) end = std::max(end, record.lsn);
   const auto found = slots_.find(request.slot);
   if (found != slots_.end()) co_return DbSlotReply{.ok = true, .confirmed_lsn = found->second, .timeline = timeline()};
-  slots_log_.append(SlotRecord{request.slot, end});
+  slots_log_.append(SlotRecord{request.slot, end, context_.now()});
   co_await context_.sync(slots_log_);
   auto& position = slots_[request.slot];
   position = std::max(position, end);

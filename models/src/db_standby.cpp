@@ -105,7 +105,7 @@ sim::Task<DbReplicateReply> Database::replicate(DbReplicate& request) {
       const std::uint64_t position = std::min(confirmed, received);
       const auto found = slots_.find(slot);
       if (found != slots_.end() && found->second >= position) continue;
-      slots_log_.append(SlotRecord{slot, position});
+      slots_log_.append(SlotRecord{slot, position, context_.now()});
       slots_[slot] = position;
       changed = true;
     }

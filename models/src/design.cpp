@@ -21,6 +21,19 @@ std::string event_id_for(std::int64_t command) {
   return announced_event_id(command);
 }
 
+std::vector<Event> events_of_change(const PlaceOrder& command, std::int64_t order_id) {
+  assert(command.items >= 1);
+  std::vector<Event> events;
+  events.reserve(command.items);
+  for (std::uint32_t index = 1; index <= command.items; ++index) {
+    Event event{announced_event_id(command.command, index, command.items), command.key, command.command, order_id};
+    event.index_in_change = index;
+    event.events_in_change = command.items;
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
 void DesignRegistry::add(std::shared_ptr<const Design> design) {
   assert(design != nullptr);
   assert(find(design->name()) == nullptr && "design names are unique");

@@ -45,9 +45,12 @@ class WorkloadClient {
     for (std::uint32_t index = 0; index < workload_.commands; ++index) {
       if (index > 0) co_await context_.sleep(sim::Duration{context_.rng().between(0, workload_.spacing_max.ticks)});
       const auto command = static_cast<std::int64_t>(index + 1);
-      PlaceOrder order{command, next_key()};
-      log_.push_back(
-          CommandRecord{.command = command, .key = order.key, .invoked = context_.now(), .completed = context_.now()});
+      PlaceOrder order{command, next_key(), next_items()};
+      log_.push_back(CommandRecord{.command = command,
+                                   .key = order.key,
+                                   .items = order.items,
+                                   .invoked = context_.now(),
+                                   .completed = context_.now()});
       context_.spawn(issue(log_.size() - 1, std::move(order)));
     }
   }
@@ -61,14 +64,16 @@ class WorkloadClient {
     for (std::uint32_t index = 0; index < workload_.after_heal_commands; ++index) {
       const auto command = static_cast<std::int64_t>(workload_.commands + index + 1);
       const std::string key = next_key();
+      const std::uint32_t items = next_items();
       log_.push_back(CommandRecord{.command = command,
                                    .key = key,
+                                   .items = items,
                                    .invoked = context_.now(),
                                    .completed = context_.now(),
                                    .phase = CommandPhase::after_heal});
       const std::size_t entry = log_.size() - 1;
       for (;;) {
-        PlaceOrder order{command, key};
+        PlaceOrder order{command, key, items};
         co_await issue(entry, std::move(order));
         if (log_[entry].outcome != Outcome::failed || context_.now() + retry_backoff >= deadline) break;
         co_await context_.sleep(retry_backoff);
@@ -80,6 +85,10 @@ class WorkloadClient {
   static constexpr sim::Duration retry_backoff = sim::Duration::millis(50);
 
   std::string next_key() { return "k" + std::to_string(context_.rng().below(workload_.keys)); }
+  std::uint32_t next_items() {
+    if (workload_.items_max <= 1) return 1;
+    return 1 + static_cast<std::uint32_t>(context_.rng().below(workload_.items_max));
+  }
 
   sim::Task<void> issue(std::size_t entry, PlaceOrder command) {
     const auto result = co_await context_.call(service_, std::move(command), client_timeout);
@@ -394,9 +403,18 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   };
   Scanned changes_scanned, effects_scanned;
   std::vector<Scanned> consumer_logs_scanned(consumer_ids.size());
-  std::set<std::int64_t> waiting;  // committed commands not yet applied
-  std::set<std::int64_t> applied;
+  // Announced events (command, index within its change) of committed changes that some
+  // consumer has not applied yet, and those applied.
+  using AnnouncedEvent = std::pair<std::int64_t, std::uint32_t>;
+  std::set<AnnouncedEvent> waiting;
+  std::set<AnnouncedEvent> applied;
   std::set<std::int64_t> committed;  // commands with a committed change
+  // How many events the change of a command announces: its line items, as the client asked.
+  const auto events_announced_by = [&](std::int64_t command) -> std::uint32_t {
+    const auto entry = static_cast<std::size_t>(command - 1);
+    if (command < 1 || entry >= observation.commands.size() || observation.commands[entry].command != command) return 1;
+    return observation.commands[entry].items;
+  };
   sim::NodeId primary_scanned = primary_id();
   const auto scan_inserts = [](const sim::Disk& disk, Scanned& scanned, auto&& visit) {
     const auto* wal = disk.find<sim::DurableLog<WalRecord>>(Database::wal_name);
@@ -418,15 +436,17 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
     }
     scan_inserts(simulation.disk(primary_scanned), changes_scanned, [&](const Write& write) {
       if (write.table != tables::orders && write.table != tables::events) return;
-      committed.insert(write.row.command);
-      if (applied.count(write.row.command) == 0) waiting.insert(write.row.command);
+      const std::int64_t command = write.row.command;
+      if (!committed.insert(command).second) return;
+      for (std::uint32_t index = 1; index <= events_announced_by(command); ++index)
+        if (applied.count({command, index}) == 0) waiting.insert({command, index});
     });
-    const auto mark_applied = [&](std::int64_t command) {
-      applied.insert(command);
-      waiting.erase(command);
+    const auto mark_applied = [&](std::int64_t command, std::uint32_t index) {
+      applied.insert({command, index});
+      waiting.erase({command, index});
     };
     scan_inserts(simulation.disk(consumer_database_id), effects_scanned, [&](const Write& write) {
-      if (write.table == consumer_tables::effects) mark_applied(write.row.command);
+      if (write.table == consumer_tables::effects) mark_applied(write.row.command, write.row.index_in_change);
     });
     for (std::size_t index = 0; index < consumer_ids.size(); ++index) {
       const auto* log =
@@ -435,7 +455,8 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
       const auto durable = log->durable();
       Scanned& scanned = consumer_logs_scanned[index];
       scanned.rewind_if_shrunk(durable.size());
-      for (; scanned.records < durable.size(); ++scanned.records) mark_applied(durable[scanned.records].event.command);
+      for (; scanned.records < durable.size(); ++scanned.records)
+        mark_applied(durable[scanned.records].event.command, durable[scanned.records].event.index_in_change);
     }
     if (!waiting.empty()) return false;
     // The broker as the source of truth: every durable event must have its change too.
@@ -448,7 +469,9 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   observation.drained = simulation.run_until(drained, observation.bound_end, drain_check_interval);
   if (!observation.drained) {
     // Lost or late: what is still pending gets ten times the bound to arrive.
-    observation.pending_at_bound.assign(waiting.begin(), waiting.end());
+    for (const auto& [command, index] : waiting)
+      if (observation.pending_at_bound.empty() || observation.pending_at_bound.back() != command)
+        observation.pending_at_bound.push_back(command);
     if (after_bound == AfterBound::wait_for_late_events)
       simulation.run_until(drained, observation.safety_end + scenario.liveness_bound * Scenario::lost_bound_factor,
                            drain_check_interval);
@@ -456,6 +479,7 @@ Observation run_scenario(const Scenario& scenario, const Design& design, sim::Tr
   observation.end = simulation.now();
 
   observation.tables = Database::durable_tables(simulation.disk(primary_id()));
+  observation.slot_confirmations = Database::durable_slot_confirmations(simulation.disk(primary_id()));
   if (clustered && cluster.timeline > 1) observation.failovers.push_back(cluster.failed_over_at);
   observation.broker_logs = broker_logs();
   observation.effects = all_effects();

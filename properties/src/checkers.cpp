@@ -131,6 +131,22 @@ std::string acknowledged_then_lost(const History& history, std::int64_t command,
          microseconds(acknowledged->acknowledged_at) + ", then lost before it was synced or replicated";
 }
 
+// The first durable confirmation of a change-data-capture slot at or past the commit
+// of `command`'s change (its reader said it was done with the change), or null.
+const models::SlotConfirmation* slot_confirmed_past(const History& history, std::int64_t command) {
+  const auto lsn = history.commit_lsn.find(command);
+  if (lsn == history.commit_lsn.end()) return nullptr;
+  for (const auto& confirmation : history.slot_confirmations)
+    if (confirmation.confirmed_lsn >= lsn->second) return &confirmation;
+  return nullptr;
+}
+
+std::string describe(const models::SlotConfirmation& confirmation, std::uint64_t commit_lsn) {
+  return "slot " + confirmation.slot + " confirmed lsn " + std::to_string(confirmation.confirmed_lsn) + " at " +
+         std::to_string(confirmation.at.ticks) + " us, which covers its commit (lsn " + std::to_string(commit_lsn) +
+         ")";
+}
+
 std::string describe(const models::OutboxMark& mark) {
   return "outbox row " + std::to_string(mark.row) + " (message " + mark.message_id + ") was marked sent at " +
          std::to_string(mark.marked_at.ticks) + " us";
@@ -163,6 +179,7 @@ void check_no_lost_event(const History& history, CheckReport& report) {
         ++report.lost_events;
         const bool in_broker = history.appended.count(event_id) > 0;
         const models::OutboxMark* mark = in_broker ? nullptr : marked_sent(history, command, event_id);
+        const models::SlotConfirmation* slot = in_broker ? nullptr : slot_confirmed_past(history, command);
         const std::string truncated = in_broker ? std::string() : acknowledged_then_lost(history, command, event_id);
         add_once(report, "L",
                  "change " + std::to_string(row.id) + " (command " + std::to_string(command) +
@@ -170,7 +187,9 @@ void check_no_lost_event(const History& history, CheckReport& report) {
                      (in_broker            ? " (it is in the broker)"
                       : !truncated.empty() ? " (it is no longer in the broker: " + truncated + ")"
                       : mark != nullptr    ? " (it never reached the broker: " + describe(*mark) + ")"
-                                           : " (it never reached the broker)"),
+                      : slot != nullptr
+                          ? " (it never reached the broker: " + describe(*slot, history.commit_lsn.at(command)) + ")"
+                          : " (it never reached the broker)"),
                  about_change_event(history, command, event_id));
       }
 }
@@ -608,6 +627,9 @@ std::string where_stuck(const History& history, const std::string& event_id, con
       return "not in the broker" + since + ": " + lost;
     if (const models::OutboxMark* mark = marked_sent(history, command, event_id))
       return "never published" + since + ": " + describe(*mark) + ", never appended to the broker";
+    if (const models::SlotConfirmation* slot = slot_confirmed_past(history, command))
+      return "never published" + since + ": " + describe(*slot, history.commit_lsn.at(command)) +
+             ", never appended to the broker";
     return "never published" + since + ": its publisher (the relay or subscription) never appended it to the broker";
   }
   const models::Delivery* fetched = nullptr;

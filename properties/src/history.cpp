@@ -36,20 +36,30 @@ auto take(Field& field) {
 template <typename Source>
 History build(Source& observation) {
   History history;
+  // Durable change rows per announced event: one order row per change (or one row per
+  // line item, for a design that writes them so), one event-store event per event.
+  std::map<std::pair<std::int64_t, std::uint32_t>, std::uint64_t> change_rows_per_event;
   for (const char* table : {models::tables::orders, models::tables::events}) {
     const auto rows = observation.tables.find(table);
     if (rows == observation.tables.end()) continue;
     const bool event_store = std::string_view(table) == models::tables::events;
     for (auto& [id, row] : rows->second) {
-      ++history.change_rows[row.command];
+      ++change_rows_per_event[{row.command, row.index_in_change}];
       if (event_store) history.stream_versions[row.key].push_back(row.version);
       const std::int64_t command = row.command;
       history.committed_changes.try_emplace(history.committed_changes.end(), command, take<Source>(row));
     }
   }
+  for (const auto& [event, rows] : change_rows_per_event) {
+    std::uint64_t& most = history.change_rows[event.first];
+    most = std::max(most, rows);
+  }
   history.commit_lsn = take<Source>(observation.commit_lsn);
-  for (auto& record : observation.commands)
+  for (auto& record : observation.commands) {
+    // The change of a command announces one event per line item the client asked for.
+    if (record.items > 1) history.events_of_change[record.command] = record.items;
     history.commands.try_emplace(history.commands.end(), record.command, take<Source>(record));
+  }
 
   std::size_t appends = 0;
   for (const auto& [log, records] : observation.broker_logs) appends += records.size();
@@ -116,6 +126,7 @@ History build(Source& observation) {
   history.node_names = take<Source>(observation.node_names);
   history.commit_time = take<Source>(observation.commit_time);
   history.outbox_marks = take<Source>(observation.outbox_marks);
+  history.slot_confirmations = take<Source>(observation.slot_confirmations);
   history.acknowledged_appends = take<Source>(observation.acknowledged_appends);
   history.truncations = take<Source>(observation.truncations);
   history.drained = observation.drained;

@@ -275,6 +275,7 @@ std::string scenario_to_json(const models::Scenario& scenario) {
   out["profile"] = scenario.profile;
   out["workload"] = {{"commands", scenario.workload.commands},
                      {"keys", scenario.workload.keys},
+                     {"items_max", scenario.workload.items_max},
                      {"spacing_max_us", scenario.workload.spacing_max.ticks},
                      {"after_heal_commands", scenario.workload.after_heal_commands}};
   out["liveness_bound_us"] = scenario.liveness_bound.ticks;
@@ -320,13 +321,17 @@ models::Scenario scenario_from_json(std::string_view text, const models::DesignR
     scenario.profile = document.contains("profile") ? read_string(document, "profile", "scenario") : "";
     if (document.contains("workload")) {
       const auto& workload = document.at("workload");
-      expect_only(workload, "scenario.workload", {"commands", "keys", "spacing_max_us", "after_heal_commands"});
+      expect_only(workload, "scenario.workload",
+                  {"commands", "keys", "items_max", "spacing_max_us", "after_heal_commands"});
       if (workload.contains("commands"))
         scenario.workload.commands =
             static_cast<std::uint32_t>(read_integer(workload, "commands", "scenario.workload", 1, 1'000'000));
       if (workload.contains("keys"))
         scenario.workload.keys =
             static_cast<std::uint32_t>(read_integer(workload, "keys", "scenario.workload", 1, 1'000'000));
+      if (workload.contains("items_max"))
+        scenario.workload.items_max =
+            static_cast<std::uint32_t>(read_integer(workload, "items_max", "scenario.workload", 1, 100));
       if (workload.contains("after_heal_commands"))
         scenario.workload.after_heal_commands =
             static_cast<std::uint32_t>(read_integer(workload, "after_heal_commands", "scenario.workload", 0, 1'000));

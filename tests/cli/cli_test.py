@@ -890,7 +890,7 @@ def case_hunt_catches_the_control_and_its_shrunk_counterexample_replays(context)
         args = ["replay", "--scenario", path]
         code, replayed, stderr = context.run(args, cwd=folder)
     expect(code == 0, f"`{shown(args)}` exited {code}\nstderr:\n{stderr}")
-    expect(re.search(r"^  => L: ", replayed, re.MULTILINE),
+    expect(re.search(r"^  => L[ :]", replayed, re.MULTILINE),
            f"the shrunk scenario, replayed on its own, lost no event:\n{replayed[-3000:]}")
 
 
@@ -954,7 +954,7 @@ def case_explore_finds_the_lost_event_at_a_single_crash_site(context):
         expect(re.search(r"^verdict: caught: L violated in \d+ of \d+ runs$", stdout, re.MULTILINE),
                f"explore did not catch dual-write-db-first losing an event:\n{stdout[-3000:]}")
         # The textbook counterexample: one crash right after the commit.
-        textbook = re.search(r"^\s*(\d+)\. crash the node at service\.after_commit \(hit 1\)[^\n]*\n\s*=> L: ", stdout,
+        textbook = re.search(r"^\s*(\d+)\. crash the node at service\.after_commit \(hit 1\)[^\n]*?(?:\n\s*)?=> L[ :]", stdout,
                              re.MULTILINE)
         expect(textbook, f"explore lists no single crash at service.after_commit losing an event:\n{stdout[-3000:]}")
         number = textbook.group(1)

@@ -1152,6 +1152,36 @@ TEST(Identity, ALostEventSaysItsOutboxRowWasMarkedSentButNeverAppended) {
       << pending.first("E")->explanation;
 }
 
+TEST(Identity, ALostEventSaysTheCdcSlotWasConfirmedPastItsCommit) {
+  History history = with_groups();
+  history.drained = false;
+  commit(history, 1, "k1", 10);
+  history.slot_confirmations.push_back(models::SlotConfirmation{.slot = "outbox", .confirmed_lsn = 4});
+  history.slot_confirmations.push_back(
+      models::SlotConfirmation{.slot = "outbox", .confirmed_lsn = 12, .at = sim::Instant{40'000}});
+  history.pending_at_bound = {1};
+  CheckReport lost;
+  properties::check_no_lost_event(history, lost);
+  ASSERT_TRUE(lost.violated("L"));
+  EXPECT_NE(lost.first("L")->explanation.find(
+                "never reached the broker: slot outbox confirmed lsn 12 at 40000 us, which covers its commit (lsn 10)"),
+            std::string::npos)
+      << lost.first("L")->explanation;
+  CheckReport pending;
+  properties::check_eventual_delivery(history, pending);
+  ASSERT_TRUE(pending.violated("E"));
+  EXPECT_NE(pending.first("E")->explanation.find("which covers its commit (lsn 10), never appended to the broker"),
+            std::string::npos)
+      << pending.first("E")->explanation;
+
+  // A confirmation below the commit says nothing about the change.
+  history.slot_confirmations.pop_back();
+  CheckReport below;
+  properties::check_no_lost_event(history, below);
+  ASSERT_TRUE(below.violated("L"));
+  EXPECT_EQ(below.first("L")->explanation.find("slot"), std::string::npos) << below.first("L")->explanation;
+}
+
 TEST(Identity, ALostEventSaysItsAcknowledgedAppendWasTruncatedByANewLeader) {
   History history = with_groups();
   history.drained = false;

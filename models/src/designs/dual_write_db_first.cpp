@@ -33,12 +33,13 @@ class DualWriteDbFirst final : public Design {
     if (!committed.ok()) co_return PlaceOrderReply{committed.outcome};
     co_await context.point("service.after_commit");
 
-    const Event event{event_id_for(command.command), command.key, command.command, order.value};
-    const Outcome published = co_await env.producer.publish(env.topic, event);
-    // The order is committed either way; if the publish failed the event is lost and
-    // nothing will ever send it again.
-    if (published != Outcome::ok) context.note("service.publish-failed", event.message_id);
-    co_await context.point("service.after_publish");
+    for (const Event& event : events_of_change(command, order.value)) {
+      const Outcome published = co_await env.producer.publish(env.topic, event);
+      // The order is committed either way; if the publish failed the event is lost and
+      // nothing will ever send it again.
+      if (published != Outcome::ok) context.note("service.publish-failed", event.message_id);
+      co_await context.point("service.after_publish");
+    }
     co_return PlaceOrderReply{Outcome::ok, order.value};
   }
 };

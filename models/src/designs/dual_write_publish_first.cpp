@@ -18,10 +18,11 @@ class DualWritePublishFirst final : public Design {
 
   sim::Task<PlaceOrderReply> place_order(ServiceEnv& env, PlaceOrder command) const override {
     auto& context = env.context;
-    Event event{event_id_for(command.command), command.key, command.command, 0};
-    const Outcome published = co_await env.producer.publish(env.topic, std::move(event));
-    if (published == Outcome::failed) co_return PlaceOrderReply{Outcome::failed};
-    co_await context.point("service.after_publish");
+    for (Event& event : events_of_change(command, 0)) {
+      const Outcome published = co_await env.producer.publish(env.topic, std::move(event));
+      if (published == Outcome::failed) co_return PlaceOrderReply{Outcome::failed};
+      co_await context.point("service.after_publish");
+    }
 
     auto tx = co_await env.db.begin();
     // No transaction was opened (or none the service will use): nothing was written.

@@ -87,26 +87,32 @@ class EventSourcing final : public Design {
       if (!stream.ok()) co_return co_await roll_back(tx.value);
       co_await context.point("es.after_read_version");
       if (stream.value.empty()) {
-        Row head{.key = command.key, .state = 1};
+        Row head{.key = command.key, .state = static_cast<std::int64_t>(command.items)};
         head.unique_key = command.key;
         const auto created = co_await tx.value.insert(store::streams, std::move(head));
         // A concurrent first append created the stream first (unique violation).
         if (!created.ok()) co_return co_await roll_back(tx.value);
       } else {
         version = stream.value.front().state;
-        const auto bumped = co_await tx.value.update(store::streams, stream.value.front().id, version + 1, version);
+        const std::int64_t new_version = version + static_cast<std::int64_t>(command.items);
+        const auto bumped = co_await tx.value.update(store::streams, stream.value.front().id, new_version, version);
         // No row affected: another append bumped the version first (a conflict).
         if (!bumped.ok() || bumped.value == 0) co_return co_await roll_back(tx.value);
       }
     }
-    Row event{.key = command.key, .command = command.command, .message_id = event_id_for(command.command)};
-    event.version = version + 1;
-    // The event's timestamp, taken before the commit. With per-node clock skew this
-    // becomes the service's local clock reading instead of the simulator's time.
-    event.written_at = context.now();
-    if (flaw_ == Flaw::none) event.unique_key = command.key + "#" + std::to_string(version + 1);
-    const auto appended = co_await tx.value.insert(store::events, std::move(event));
-    if (!appended.ok()) co_return co_await roll_back(tx.value);
+    // One event per line item, at the versions after the expected one.
+    for (const Event& announced : events_of_change(command, 0)) {
+      Row event{.key = command.key, .command = command.command, .message_id = announced.message_id};
+      event.version = version + announced.index_in_change;
+      event.index_in_change = announced.index_in_change;
+      event.events_in_change = announced.events_in_change;
+      // The event's timestamp, taken before the commit. With per-node clock skew this
+      // becomes the service's local clock reading instead of the simulator's time.
+      event.written_at = context.now();
+      if (flaw_ == Flaw::none) event.unique_key = command.key + "#" + std::to_string(event.version);
+      const auto appended = co_await tx.value.insert(store::events, std::move(event));
+      if (!appended.ok()) co_return co_await roll_back(tx.value);
+    }
     co_await context.point("es.before_commit");
     const auto committed = co_await tx.value.commit();
     // A refused commit (a unique violation: a conflict) committed nothing; one whose

@@ -68,9 +68,9 @@ class ListenToYourself final : public Design {
       if (order.command == command.command) co_return PlaceOrderReply{Outcome::ok, order.id};
     co_await context.point("service.after_validate");
 
-    // The event is the change: once the broker has it, the command has happened.
-    Event event{event_id_for(command.command), command.key, command.command, 0};
-    const Outcome published = co_await env.producer.publish(env.topic, std::move(event));
+    // The events are the change: once the broker has them, the command has happened. One
+    // produce request carries them all (one key, one partition), appended all or none.
+    const Outcome published = co_await env.producer.publish_batch(env.topic, events_of_change(command, 0));
     if (published != Outcome::ok) co_return PlaceOrderReply{published};
     co_await context.point("service.after_publish");
     co_return PlaceOrderReply{Outcome::ok, 0};
@@ -132,13 +132,16 @@ class ListenToYourself final : public Design {
     co_return true;
   }
 
-  // Makes the order row for one event; false if it could not (try again later).
+  // Makes the order's row for one event (one line item); false if it could not (try
+  // again later).
   sim::Task<bool> apply(ServiceEnv& env, const Event& event) const {
     auto& context = env.context;
     co_await context.point("self.before_apply");
     auto tx = co_await env.db.begin();
     if (!tx.ok()) co_return false;
     Row order{.key = event.key, .command = event.command, .message_id = event.message_id};
+    order.index_in_change = event.index_in_change;
+    order.events_in_change = event.events_in_change;
     if (flaw_ == Flaw::none) {
       // Re-validate against current state: a redelivered or republished event finds its
       // order already made. The unique event id guards the race with a transaction of
@@ -150,14 +153,14 @@ class ListenToYourself final : public Design {
         co_return false;
       }
       for (const Row& existing : orders.value)
-        if (existing.command == event.command) {
+        if (existing.command == event.command && existing.index_in_change == event.index_in_change) {
           co_await tx.value.abort();
           co_return true;
         }
       order.unique_key = event.message_id;
     }
     // Seeded bug (without_revalidation): the lines above are skipped, so every delivery
-    // of the event inserts another order row for the same command.
+    // of the event inserts another row for the same line item.
     const auto inserted = co_await tx.value.insert(tables::orders, std::move(order));
     if (!inserted.ok()) {
       co_await tx.value.abort();

@@ -45,18 +45,23 @@ sim::Task<WriteAttempt> attempt_order_with_outbox(ServiceEnv& env, const PlaceOr
   Row order_row{.key = command.key, .command = command.command};
   const auto order = co_await tx.value.insert(tables::orders, std::move(order_row));
   if (!order.ok()) co_return co_await roll_back(tx.value);
-  // The event rides in the same transaction as the change, with a message id of its
-  // own that every publish of it reuses.
-  Row outbox_row{.key = command.key, .command = command.command, .message_id = draw_message_id(context)};
-  outbox_row.state = outbox_state::pending;
-  outbox_row.order_id = order.value;
-  const Event event = event_of_outbox_row(outbox_row);
-  const auto outbox = co_await tx.value.insert(tables::outbox, std::move(outbox_row));
-  if (!outbox.ok()) co_return co_await roll_back(tx.value);
+  // The events ride in the same transaction as the change, one outbox row per line
+  // item, each with a message id of its own that every publish of it reuses.
+  std::vector<Event> events;
+  for (const Event& announced : events_of_change(command, order.value)) {
+    Row outbox_row{.key = command.key, .command = command.command, .message_id = draw_message_id(context)};
+    outbox_row.state = outbox_state::pending;
+    outbox_row.order_id = order.value;
+    outbox_row.index_in_change = announced.index_in_change;
+    outbox_row.events_in_change = announced.events_in_change;
+    events.push_back(event_of_outbox_row(outbox_row));
+    const auto outbox = co_await tx.value.insert(tables::outbox, std::move(outbox_row));
+    if (!outbox.ok()) co_return co_await roll_back(tx.value);
+  }
   if (dispatch == OutboxDispatch::inner_commit_hook) {
     // Seeded bug: the inner unit of work "committed", so its hook publishes now,
     // while the outer transaction can still fail.
-    co_await env.producer.publish(env.topic, event);
+    for (const Event& event : events) co_await env.producer.publish(env.topic, event);
   }
   co_await context.point("service.before_commit");
   const auto committed = co_await tx.value.commit();

@@ -43,15 +43,16 @@ class PublishInKafkaTransaction final : public Design {
       co_await tx.value.abort();
       co_return PlaceOrderReply{Outcome::failed};
     }
-    co_await context.point("service.before_publish");
-    Event event{event_id_for(command.command), command.key, command.command, order.value};
-    if (co_await producer.send(env.topic, std::move(event)) != Outcome::ok) {
-      // The record may be in the broker (an unknown outcome): abort it with the change.
-      co_await tx.value.abort();
-      co_await producer.end(TransactionResult::abort);
-      co_return PlaceOrderReply{Outcome::failed};
+    for (Event& event : events_of_change(command, order.value)) {
+      co_await context.point("service.before_publish");
+      if (co_await producer.send(env.topic, std::move(event)) != Outcome::ok) {
+        // The record may be in the broker (an unknown outcome): abort it with the change.
+        co_await tx.value.abort();
+        co_await producer.end(TransactionResult::abort);
+        co_return PlaceOrderReply{Outcome::failed};
+      }
+      co_await context.point("service.after_publish");
     }
-    co_await context.point("service.after_publish");
     const auto committed = co_await tx.value.commit();
     if (!committed.ok()) {
       // The change did not commit, or may not have: its event must never be read.

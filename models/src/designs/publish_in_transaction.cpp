@@ -30,13 +30,14 @@ class PublishInTransaction final : public Design {
       co_await tx.value.abort();
       co_return PlaceOrderReply{Outcome::failed};
     }
-    co_await context.point("service.before_publish");
-    Event event{event_id_for(command.command), command.key, command.command, order.value};
-    if (co_await env.producer.publish(env.topic, std::move(event)) != Outcome::ok) {
-      co_await tx.value.abort();
-      co_return PlaceOrderReply{Outcome::failed};
+    for (Event& event : events_of_change(command, order.value)) {
+      co_await context.point("service.before_publish");
+      if (co_await env.producer.publish(env.topic, std::move(event)) != Outcome::ok) {
+        co_await tx.value.abort();
+        co_return PlaceOrderReply{Outcome::failed};
+      }
+      co_await context.point("service.after_publish");
     }
-    co_await context.point("service.after_publish");
     const auto committed = co_await tx.value.commit();
     if (!committed.ok()) co_return PlaceOrderReply{committed.outcome};
     co_await context.point("service.after_commit");

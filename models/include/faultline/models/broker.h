@@ -72,6 +72,9 @@ struct StoredRecord {
   // and whether it is a record or that session's marker.
   std::uint64_t transaction = 0;
   RecordKind kind = RecordKind::data;
+  // The records of its produce batch after this one: a batch is appended whole and
+  // replicated whole, so its records survive or vanish together.
+  std::uint32_t batch_remaining = 0;
 };
 
 // Why a broker refused a request (Kafka's error codes), in ProduceReply::error and
@@ -105,7 +108,16 @@ struct Produce {
   std::int64_t sequence = -1;             // idempotence: the record's sequence in its partition, or -1
   ProducerAcks acks = ProducerAcks::all;  // replication: when the leader replies
   std::uint64_t transaction = 0;          // transactions: the session (from InitTransactions), or 0
+  // A batch (Kafka's record batch): further records with the same key, appended right
+  // after `event` in one atomic append, all or none. An idempotent producer's sequence
+  // numbers the batch's first record; the rest follow it.
+  std::vector<Event> more;
 };
+
+// Appends the records of `request` (its event, then its batch's others) to `log` as
+// one batch, each a copy of `shape` with its offset, event, sequence and place in the
+// batch filled in; the events are moved out of the request.
+void append_batch(sim::DurableLog<StoredRecord>& log, Produce& request, const StoredRecord& shape);
 
 struct FetchReply {
   bool ok = false;
@@ -357,6 +369,9 @@ class Producer {
   Producer(sim::Context& context, BrokerEndpoints broker, PublishSettings settings, ProducerAcks acks)
       : context_(&context), broker_(std::move(broker)), settings_(settings), acks_(acks) {}
   sim::Task<Outcome> publish(std::string topic, Event event);
+  // Several events with one key (the events of one change) in one produce request: the
+  // broker appends all of them or none.
+  sim::Task<Outcome> publish_batch(std::string topic, std::vector<Event> events);
 
  private:
   static sim::Task<void> send_without_waiting(sim::Context& context, sim::NodeId broker, Produce request,

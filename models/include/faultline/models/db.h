@@ -244,6 +244,15 @@ struct DbReadLog {
   std::uint32_t max_transactions = 64;
 };
 
+// A durable confirmation of a replication slot's position: by a change-data-capture
+// reader (or its creation, or a standby's slot sync), and when. The history keeps them so
+// that a story can say "the slot was confirmed past the change at t".
+struct SlotConfirmation {
+  std::string slot;
+  std::uint64_t confirmed_lsn = 0;
+  sim::Instant at;
+};
+
 // A replication slot: the durable position a change-data-capture reader confirmed.
 struct DbSlotReply {
   bool ok = false;
@@ -354,6 +363,8 @@ class Database {
   static std::map<std::int64_t, Row> durable_table(const sim::Disk& disk, std::string_view table);
   // The durable slot positions: ground truth for change-data-capture checks.
   static std::map<std::string, std::uint64_t> durable_slots(const sim::Disk& disk);
+  // Every durable confirmation of a slot on `disk`, in the order they were made.
+  static std::vector<SlotConfirmation> durable_slot_confirmations(const sim::Disk& disk);
 
  private:
   // Tables are named by strings in requests and log records, and by a small index
@@ -400,6 +411,7 @@ class Database {
   struct SlotRecord {
     std::string slot;
     std::uint64_t confirmed_lsn = 0;
+    sim::Instant confirmed_at;
   };
 
   // The index of table `name`, created empty on first use (an empty table reads as a

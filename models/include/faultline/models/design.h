@@ -30,6 +30,9 @@ struct PlaceOrder {
   static constexpr std::string_view rpc_name = "service.place_order";
   std::int64_t command = 0;
   std::string key;
+  // Line items: the change announces this many events, one per item (see
+  // events_of_change). Every design must write all of them with the change.
+  std::uint32_t items = 1;
 };
 
 // The identity of an announced event as text, for explanations: "e12" for the only
@@ -42,6 +45,12 @@ std::string announced_event_id(const Event& event);
 // as its message id (an id derived from the command, like an idempotency key); the
 // outbox designs draw ids of their own.
 std::string event_id_for(std::int64_t command);
+
+// The events the change of `command` announces, one per line item, in index order: each
+// with the command, key and order id, its index within the change and the change's
+// event count, and as message id its announced id ("e12", or "e12.1", "e12.2", ...). A
+// design with message ids of its own overwrites them.
+std::vector<Event> events_of_change(const PlaceOrder& command, std::int64_t order_id);
 
 // What a design's code has to work with on the service node (one per incarnation).
 struct ServiceEnv {

@@ -112,8 +112,13 @@ struct Settings {
 };
 
 struct Workload {
-  std::uint32_t commands = 100;                              // "place order k", k = 1..commands
-  std::uint32_t keys = 8;                                    // aggregate keys the orders are spread over
+  std::uint32_t commands = 100;  // "place order k", k = 1..commands
+  std::uint32_t keys = 8;        // aggregate keys the orders are spread over
+  // Line items per order: each command's change announces one event per item, all
+  // written by one transaction (outbox rows, appends to a stream) or one atomic
+  // publish; the count is drawn per command, uniform in [1, items_max], so a run
+  // mixes changes of one event and of several.
+  std::uint32_t items_max = 3;
   sim::Duration spacing_max = sim::Duration::micros(2'000);  // gap between two commands: uniform in [0, max]
   // Fresh commands the client issues once every fault has healed and every node has
   // restarted (numbered after the workload's), one at a time: invariant W asks that each
@@ -141,8 +146,10 @@ struct Scenario {
   // The drain bound a workload of this size needs: a backlog built up during the
   // faults drains at the speed of the relay and of an inbox consumer (several RPCs and
   // a sync per event), so it grows with the workload.
+  // It counts events: a command announces (1 + items_max) / 2 of them on average.
   static sim::Duration liveness_bound_for(const Workload& workload) {
-    return sim::Duration::seconds(5) + sim::Duration::millis(10) * static_cast<std::int64_t>(workload.commands);
+    const auto events_times_two = static_cast<std::int64_t>(workload.commands) * (1 + workload.items_max);
+    return sim::Duration::seconds(5) + sim::Duration::millis(5) * events_times_two;
   }
   bool operator==(const Scenario&) const = default;
 };

@@ -30,6 +30,7 @@ enum class CommandPhase { workload, after_heal };
 struct CommandRecord {
   std::int64_t command = 0;
   std::string key;
+  std::uint32_t items = 1;             // line items: the events its change announces
   Outcome outcome = Outcome::unknown;  // a command never answered counts as unknown
   std::int64_t order_id = 0;
   sim::Instant invoked;
@@ -63,6 +64,8 @@ struct OutboxMark {
 
 struct Observation {
   std::vector<CommandRecord> commands;
+  // The current primary's durable slot confirmations (change data capture), in order.
+  std::vector<SlotConfirmation> slot_confirmations;
   std::map<std::string, std::map<std::int64_t, Row>> tables;     // durable database state
   std::map<std::string, std::vector<StoredRecord>> broker_logs;  // durable broker records
   std::vector<AppliedEffect> effects;                            // durable consumer effects, in application order

@@ -18,8 +18,9 @@ struct History {
   // Durably committed changes, by the command that made them (an order row, or an
   // event in an event store).
   std::map<std::int64_t, models::Row> committed_changes;
-  // How many durable change rows (order rows and event-store events) each command
-  // made: the map above keeps one, so a second row for a command would vanish there.
+  // How many times each command's change was durably made: the most durable change rows
+  // (order rows and event-store events) written for one of its announced events. The
+  // map above keeps one row, so a second row for an event would vanish there.
   std::map<std::int64_t, std::uint64_t> change_rows;
   // The log sequence number each change committed at: the commit order.
   std::map<std::int64_t, std::uint64_t> commit_lsn;
@@ -40,8 +41,9 @@ struct History {
   std::map<std::string, std::int64_t> command_of_event;                 // every announced event seen -> its command
   std::vector<std::string> groups;                                      // the consumer groups expected to apply
   std::map<std::string, std::string> log_of_event;                      // announced event -> its partition log
-  // How many events each command's change announces, where more than one: the most any
-  // of its records or effects says. A change not listed announces one.
+  // How many events each command's change announces, where more than one: the line
+  // items the client asked for, or more if any record or effect says so. A change not
+  // listed announces one.
   std::map<std::int64_t, std::uint32_t> events_of_change;
   std::vector<sim::FaultRecord> faults;
   // The faults with their spans and the nodes they touched, for attributing duplicates.
@@ -58,6 +60,7 @@ struct History {
   std::vector<models::AcknowledgedAppend> acknowledged_appends;  // replicated broker: appends acknowledged
   std::vector<models::Truncation> truncations;                   // replicated broker: suffixes dropped
   std::vector<models::OutboxMark> outbox_marks;                  // outbox rows the relay durably marked sent
+  std::vector<models::SlotConfirmation> slot_confirmations;      // CDC: slot positions durably confirmed, in order
   bool drained = false;
   // Commands whose committed change some group had not applied at the liveness bound;
   // the run then waited up to ten times longer, so the effects above tell which of them
