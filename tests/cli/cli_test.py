@@ -1003,16 +1003,18 @@ CASES.update(EXPLORE_CASES)
 CASES.update(HUNT_CASES)
 
 
-def main(argv):
+def main(argv, cases=None):
+    """Runs one case of `cases` (this script's own by default) as argv says."""
+    cases = CASES if cases is None else cases
     if argv[1:] == ["--list"]:
-        print("\n".join(CASES))
+        print("\n".join(cases))
         return 0
-    if len(argv) != 4 or argv[3] not in CASES:
+    if len(argv) != 4 or argv[3] not in cases:
         print(f"usage: {argv[0]} --list | {argv[0]} FAULTLINE SCHEMA CASE", file=sys.stderr)
         return 2
     faultline, schema, name = argv[1:]
     try:
-        CASES[name](Context(os.path.abspath(faultline), os.path.abspath(schema)))
+        cases[name](Context(os.path.abspath(faultline), os.path.abspath(schema)))
     except Skip as reason:
         print(f"SKIPPED {name}: {reason}")
         return SKIPPED

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the faultline command in hostile or unusual surroundings.
+
+Goal: the command runs as root in CI containers, under `timeout` and in pipelines, and
+there it never destroys a file it was not asked to write, stops when told to, keeps its
+report when stdout goes away, and reads any input in time proportional to its size.
+
+Method: as in cli_test.py (whose helpers this script reuses), every case runs the real
+binary in a fresh temporary folder. Cases about special files make their own device
+node or FIFO in that folder where they can; a case about permissions runs the command
+as `nobody` when the tests run as root. No case measures time: the speed figures come
+from scripts/bench_hostile_inputs.py.
+
+    hardening_test.py --list
+    hardening_test.py FAULTLINE SCHEMA CASE
+"""
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_test  # noqa: E402  (the shared helpers)
+from cli_test import Failure, Skip, expect, shown  # noqa: E402
+
+# A sweep small enough to be quick in sanitizer builds, whose one design keeps every claim.
+QUICK_SWEEP = ["run", "--design", "outbox-polling", "--seeds", "3", "--commands", "10"]
+
+
+def expect_one_error_line(code, stdout, stderr, args, names, stdout_may_hold=None):
+    """The refusal every bad input gets: exit 2, one line on stderr naming the problem."""
+    command = shown(args)
+    lines = stderr.splitlines()
+    expect(code == 2, f"`{command}` exited {code}, expected 2\nstdout:\n{stdout[-2000:]}\nstderr:\n{stderr}")
+    expect(len(lines) == 1, f"`{command}` printed {len(lines)} lines on stderr, expected exactly one:\n{stderr}")
+    expect(lines[0].startswith("faultline: error: "), f"`{command}`: the error line is {lines[0]!r}")
+    for name in names:
+        expect(name in lines[0], f"`{command}`: the error line does not name {name!r}:\n{lines[0]}")
+    if stdout_may_hold is None:
+        expect(stdout == "", f"`{command}` printed on stdout although it refused:\n{stdout[:2000]}")
+
+
+# ---------------------------------------------------------------------------------
+# Outputs that cannot destroy: special files are written in place, never replaced.
+# ---------------------------------------------------------------------------------
+
+
+def private_null_device(folder):
+    """A character device that behaves as /dev/null, made in `folder` when this user may
+    make one (root), else /dev/null itself; the caller checks it survives."""
+    path = os.path.join(folder, "null")
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        with open(path, "wb") as handle:
+            handle.write(b"probe")
+        return path
+    except OSError:
+        if os.path.lexists(path):
+            os.remove(path)
+        return "/dev/null"
+
+
+def case_report_to_a_device_is_written_in_place(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        device = private_null_device(folder)
+        before = os.stat(device)
+        args = QUICK_SWEEP + ["--report", device]
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        after = os.stat(device)
+        expect(stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev and after.st_ino == before.st_ino,
+               f"`{shown(args)}` replaced the device {device} (now mode {oct(after.st_mode)})")
+        left = sorted(set(os.listdir(folder)) - {"null"})
+        expect(not left, f"`{shown(args)}` left {left} behind")
+
+
+def case_report_to_dev_null_works_for_an_ordinary_user(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        os.chmod(folder, 0o777)
+        args = QUICK_SWEEP + ["--report", "/dev/null"]
+        code, stdout, stderr = context.run(args, cwd=folder, unprivileged=True)
+        expect(code == 0, f"`{shown(args)}` as an ordinary user exited {code}, expected 0 (a report may be "
+               f"discarded)\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        expect(stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null is no longer a character device")
+
+
+def case_report_to_a_fifo_is_written_in_place(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        fifo = os.path.join(folder, "pipe")
+        os.mkfifo(fifo)
+        received = []
+
+        def read_all():
+            with open(fifo, "rb") as handle:
+                received.append(handle.read())
+
+        reader = threading.Thread(target=read_all, daemon=True)
+        reader.start()
+        args = QUICK_SWEEP + ["--report", fifo]
+        code, stdout, stderr = context.run(args, cwd=folder)
+        reader.join(timeout=30)
+        expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        expect(stat.S_ISFIFO(os.stat(fifo).st_mode), f"`{shown(args)}` replaced the FIFO with a regular file")
+        expect(received, "nothing was read from the FIFO")
+        report = cli_test.parse_report(received[0].decode("utf-8"))
+        expect(report["results"][0]["design"] == "outbox-polling", "the FIFO did not carry the report")
+        expect(sorted(os.listdir(folder)) == ["pipe"], f"`{shown(args)}` left {sorted(os.listdir(folder))}")
+
+
+def case_report_to_a_full_device_names_the_reason(context):
+    if not os.path.exists("/dev/full"):
+        raise Skip("this machine has no /dev/full")
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        args = QUICK_SWEEP + ["--report", "/dev/full"]
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect_one_error_line(code, stdout, stderr, args, ["/dev/full", os.strerror(28)], stdout_may_hold=True)
+        expect(stat.S_ISCHR(os.stat("/dev/full").st_mode), "/dev/full is no longer a character device")
+
+
+def case_report_with_the_longest_name_the_folder_allows(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        name = "r" * (os.pathconf(folder, "PC_NAME_MAX") - 5) + ".json"
+        args = QUICK_SWEEP + ["--report", name]
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect(code == 0, f"`{shown(args)}` exited {code}, expected 0\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        expect(os.listdir(folder) == [name], f"`{shown(args)}` left {[entry[:20] for entry in os.listdir(folder)]}")
+
+
+def case_report_name_too_long_is_refused_before_the_sweep(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        name = "r" * (os.pathconf(folder, "PC_NAME_MAX") + 1)
+        args = QUICK_SWEEP + ["--report", name]
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect_one_error_line(code, stdout, stderr, args, [os.strerror(36)])
+        expect(os.listdir(folder) == [], f"`{shown(args)}` left {os.listdir(folder)}")
+
+
+CASES = {
+    "Output.ReportToADeviceIsWrittenInPlace": case_report_to_a_device_is_written_in_place,
+    "Output.ReportToDevNullWorksForAnOrdinaryUser": case_report_to_dev_null_works_for_an_ordinary_user,
+    "Output.ReportToAFifoIsWrittenInPlace": case_report_to_a_fifo_is_written_in_place,
+    "Output.ReportToAFullDeviceNamesTheReason": case_report_to_a_full_device_names_the_reason,
+    "Output.ReportWithTheLongestNameTheFolderAllows": case_report_with_the_longest_name_the_folder_allows,
+    "Output.ReportNameTooLongIsRefusedBeforeTheSweep": case_report_name_too_long_is_refused_before_the_sweep,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(cli_test.main(sys.argv, CASES))
