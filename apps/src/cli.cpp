@@ -9,9 +9,12 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -161,6 +164,11 @@ int run_replay(const ReplayOptions& options, const models::DesignRegistry& desig
 
   const auto observation = models::run_scenario(scenario, design, sim::TraceCapture::full);
   const properties::RunVerdict verdict = properties::judge(observation);
+  // The trace is written before anything is printed: a closed stdout must not cost it.
+  if (!options.trace.empty()) {
+    if (auto problem = reports::write_file_atomically(options.trace, observation.trace_json_lines))
+      throw UsageError(*problem);
+  }
 
   std::printf("faultline replay: design %s, seed %llu, profile %s, %u commands, %zu planned faults\n",
               scenario.design.c_str(), static_cast<unsigned long long>(scenario.seed),
@@ -195,13 +203,22 @@ int run_replay(const ReplayOptions& options, const models::DesignRegistry& desig
   std::printf("points reached: %zu distinct\n", observation.coverage.size());
   if (options.scenario.empty()) std::printf("replay: %s\n", properties::replay_command(scenario).c_str());
 
-  if (!options.trace.empty()) {
-    if (auto problem = reports::write_file_atomically(options.trace, observation.trace_json_lines))
-      throw UsageError(*problem);
-    std::printf("trace: %s (%zu records)\n", options.trace.c_str(), observation.trace.size());
-  }
+  if (!options.trace.empty()) std::printf("trace: %s (%zu records)\n", options.trace.c_str(), observation.trace.size());
   std::printf("trace-hash: %s\n", sim::hash_hex(observation.trace_hash).c_str());
   return verdict.failed_claim(design) != nullptr ? exit_expectation_failed : exit_ok;
+}
+
+// What a command's exit code becomes once its output is flushed. A write error on stdout
+// (a reader that went away, a full disk) is a failure to print: one line on stderr and
+// exit code 2 when the command itself succeeded; a command's own failure code stands.
+// Every file the command writes was written before its summary was printed.
+int after_printing(int code) {
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;
+  if (flushed && !std::ferror(stdout)) return code;
+  std::fprintf(stderr, "faultline: error: cannot print to standard output: %s\n",
+               error != 0 ? std::strerror(error) : "write error");
+  return code == exit_ok ? exit_usage : code;
 }
 
 int run_list(const models::DesignRegistry& designs) {
@@ -244,6 +261,9 @@ int run_list(const models::DesignRegistry& designs) {
 }  // namespace
 
 int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
+  // A reader that closes stdout early (`| head -1`) must not kill the command before it
+  // writes its report: the failed write is seen and reported instead (after_printing).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "faultline: finds lost and phantom events in event-driven designs by deterministic simulation.\n"
       "Exit codes: 0 every expectation held; 1 an expectation failed (a claimed invariant violated,\n"
@@ -356,26 +376,29 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
     return exit_usage;
   }
 
-  try {
-    if (run->parsed()) return run_sweep(run_options, designs, command_line(argc, argv));
-    if (replay->parsed()) {
-      if (replay_options.scenario.empty() && (design_option->count() == 0 || seed_option->count() == 0))
-        throw UsageError("replay needs --design NAME and --seed S, or --scenario FILE");
-      return run_replay(replay_options, designs);
+  const auto run_command = [&]() -> int {
+    try {
+      if (run->parsed()) return run_sweep(run_options, designs, command_line(argc, argv));
+      if (replay->parsed()) {
+        if (replay_options.scenario.empty() && (design_option->count() == 0 || seed_option->count() == 0))
+          throw UsageError("replay needs --design NAME and --seed S, or --scenario FILE");
+        return run_replay(replay_options, designs);
+      }
+      if (list->parsed()) return run_list(designs);
+      if (merge->parsed()) return run_merge_command(merge_options);
+      if (hunt->parsed()) return run_hunt(hunt_options, designs, command_line(argc, argv));
+      if (explore->parsed()) return run_explore(explore_options, designs);
+      if (timeline->parsed()) return run_timeline(timeline_options, designs);
+    } catch (const UsageError& error) {
+      std::fprintf(stderr, "faultline: error: %s\n", error.what());
+      return exit_usage;
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "faultline: internal error: %s\n", error.what());
+      return exit_internal;
     }
-    if (list->parsed()) return run_list(designs);
-    if (merge->parsed()) return run_merge_command(merge_options);
-    if (hunt->parsed()) return run_hunt(hunt_options, designs, command_line(argc, argv));
-    if (explore->parsed()) return run_explore(explore_options, designs);
-    if (timeline->parsed()) return run_timeline(timeline_options, designs);
-  } catch (const UsageError& error) {
-    std::fprintf(stderr, "faultline: error: %s\n", error.what());
     return exit_usage;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "faultline: internal error: %s\n", error.what());
-    return exit_internal;
-  }
-  return exit_usage;
+  };
+  return after_printing(run_command());
 }
 
 }  // namespace faultline::app

@@ -155,6 +155,24 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
     results.push_back(std::move(result));
   }
 
+  if (!options.json.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& result : results) rows.push_back(to_json(result));
+    const nlohmann::json table{
+        {"tool", "faultline"},
+        {"version", FAULTLINE_VERSION},
+        {"command", invocation},
+        {"profile", options.profile},
+        {"commands", options.commands},
+        {"searches", options.searches},
+        {"seeds_max", options.seeds_max},
+        {"search_seed_stride", properties::hunt_seed_stride},
+        {"interrupted", interrupted},
+        {"designs", rows},
+    };
+    // Written before the verdicts are printed: a closed stdout must not cost the table.
+    if (auto problem = reports::write_file_atomically(options.json, table.dump(2) + "\n")) return usage_error(*problem);
+  }
   bool held = true;
   std::printf("\n");
   for (const auto& result : results) {
@@ -176,25 +194,9 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
     }
   }
 
-  if (!options.json.empty()) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& result : results) rows.push_back(to_json(result));
-    const nlohmann::json table{
-        {"tool", "faultline"},
-        {"version", FAULTLINE_VERSION},
-        {"command", invocation},
-        {"profile", options.profile},
-        {"commands", options.commands},
-        {"searches", options.searches},
-        {"seeds_max", options.seeds_max},
-        {"search_seed_stride", properties::hunt_seed_stride},
-        {"interrupted", interrupted},
-        {"designs", rows},
-    };
-    if (auto problem = reports::write_file_atomically(options.json, table.dump(2) + "\n")) return usage_error(*problem);
+  if (!options.json.empty())
     std::printf("table: %s (with each shrunk scenario, for `faultline replay --scenario FILE`)\n",
                 options.json.c_str());
-  }
   if (interrupted)
     std::printf("interrupted by %s: the table holds the searches that finished\n", interrupt.signal_name());
   return held && !interrupted ? exit_ok : exit_expectation_failed;

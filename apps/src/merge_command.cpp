@@ -68,6 +68,9 @@ int run_merge_command(const MergeCommandOptions& options) {
     return usage_error(error.what());
   }
 
+  // Written before anything is printed: a closed stdout must not cost the merged report.
+  if (auto problem = reports::write_file_atomically(options.out, reports::to_json(merged).dump(2) + "\n"))
+    return usage_error(*problem);
   const results::Shard& sweep = *shards.front().report.shard;
   std::printf("faultline merge: %llu shards of seeds %llu..%llu into %s\n",
               static_cast<unsigned long long>(sweep.count), static_cast<unsigned long long>(sweep.sweep_seed_first),
@@ -77,8 +80,6 @@ int run_merge_command(const MergeCommandOptions& options) {
   std::printf("\n%s\n", reports::summary_table(merged.results).c_str());
   std::printf("%s\n", reports::delivery_summary(merged.results).c_str());
   for (const auto& note : notes) std::printf("%s\n", note.c_str());
-  if (auto problem = reports::write_file_atomically(options.out, reports::to_json(merged).dump(2) + "\n"))
-    return usage_error(*problem);
   std::printf("\nreport: %s\n", options.out.c_str());
   return held ? exit_ok : exit_expectation_failed;
 }

@@ -160,6 +160,10 @@ int run_sweep_command(const SweepCommandOptions& options, const std::vector<cons
   const std::uint64_t total_runs = seeds.count * designs.size();
   report.interrupted = runs_before < total_runs;
 
+  // The report is written before anything more is printed: a reader that closed stdout
+  // early (`| head -1`) must not cost the sweep its report.
+  if (auto problem = reports::write_file_atomically(options.report, reports::to_json(report).dump(2) + "\n"))
+    return usage_error(*problem);
   std::vector<std::string> notes;
   const bool held = judge_expectations(report.results, notes);
   std::printf("\n%s\n", reports::summary_table(report.results).c_str());
@@ -168,8 +172,6 @@ int run_sweep_command(const SweepCommandOptions& options, const std::vector<cons
   if (options.check_determinism && !report.interrupted)
     std::printf("determinism: reran %llu seeds; each gave the trace hash of its first run\n",
                 static_cast<unsigned long long>(reruns));
-  if (auto problem = reports::write_file_atomically(options.report, reports::to_json(report).dump(2) + "\n"))
-    return usage_error(*problem);
   if (report.interrupted)
     std::printf("\ninterrupted by %s: %llu of %llu runs finished; the report holds those runs\n",
                 interrupt.signal_name(), static_cast<unsigned long long>(runs_before),

@@ -138,6 +138,51 @@ def case_report_name_too_long_is_refused_before_the_sweep(context):
         expect(os.listdir(folder) == [], f"`{shown(args)}` left {os.listdir(folder)}")
 
 
+# ---------------------------------------------------------------------------------
+# A closed or full stdout: the report is written first, the failure to print is named.
+# ---------------------------------------------------------------------------------
+
+
+def run_with_stdout(context, args, cwd, stdout):
+    """Runs the command with `stdout` (a file descriptor) as its standard output;
+    returns (exit code, stderr text)."""
+    done = subprocess.run([context.faultline] + args, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, timeout=60)
+    expect(done.returncode >= 0, f"`{shown(args)}` died of signal {-done.returncode}")
+    return done.returncode, done.stderr.decode("utf-8", errors="replace")
+
+
+def expect_report_kept_and_print_failure_named(context, stdout_of, reason):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        args = QUICK_SWEEP + ["--report", "r.json"]
+        code, stderr = stdout_of(lambda stdout: run_with_stdout(context, args, folder, stdout))
+        expect_one_error_line(code, "", stderr, args, ["standard output", reason])
+        expect(os.listdir(folder) == ["r.json"], f"`{shown(args)}` left {os.listdir(folder)}, expected r.json")
+        with open(os.path.join(folder, "r.json"), encoding="utf-8") as handle:
+            report = cli_test.parse_report(handle.read())
+        expect(report["results"][0]["runs"] == 3, "the report does not hold the 3 runs")
+
+
+def case_closed_stdout_keeps_the_report(context):
+    def closed_pipe(run):
+        reading, writing = os.pipe()
+        os.close(reading)
+        try:
+            return run(writing)
+        finally:
+            os.close(writing)
+    expect_report_kept_and_print_failure_named(context, closed_pipe, os.strerror(32))
+
+
+def case_full_stdout_keeps_the_report(context):
+    if not os.path.exists("/dev/full"):
+        raise Skip("this machine has no /dev/full")
+
+    def full_device(run):
+        with open("/dev/full", "wb") as full:
+            return run(full.fileno())
+    expect_report_kept_and_print_failure_named(context, full_device, os.strerror(28))
+
+
 CASES = {
     "Output.ReportToADeviceIsWrittenInPlace": case_report_to_a_device_is_written_in_place,
     "Output.ReportToDevNullWorksForAnOrdinaryUser": case_report_to_dev_null_works_for_an_ordinary_user,
@@ -145,6 +190,8 @@ CASES = {
     "Output.ReportToAFullDeviceNamesTheReason": case_report_to_a_full_device_names_the_reason,
     "Output.ReportWithTheLongestNameTheFolderAllows": case_report_with_the_longest_name_the_folder_allows,
     "Output.ReportNameTooLongIsRefusedBeforeTheSweep": case_report_name_too_long_is_refused_before_the_sweep,
+    "Stdout.ClosedStdoutKeepsTheReport": case_closed_stdout_keeps_the_report,
+    "Stdout.FullStdoutKeepsTheReport": case_full_stdout_keeps_the_report,
 }
 
 
