@@ -10,7 +10,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "decimal_option.h"
 #include "explore_command.h"
 #include "faultline/properties/hunt.h"
 #include "faultline/properties/runner.h"
@@ -80,19 +80,9 @@ const sim::FaultProfile& find_profile(const std::string& name) {
   return *profile;
 }
 
-// Seeds are unsigned 64-bit integers; the parser would quietly wrap "-1" or cap a
-// too-large number, so seeds are read by hand.
+// Seeds are unsigned 64-bit integers, in decimal like every other integer option.
 CLI::Validator seed_validator() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        std::uint64_t value = 0;
-        const auto* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (text.empty() || error != std::errc() || stop != end)
-          return "'" + text + "' is not a seed (an integer from 0 to 18446744073709551615)";
-        return {};
-      },
-      "SEED");
+  return decimal_in(0, std::numeric_limits<std::uint64_t>::max());
 }
 
 std::string command_line(int argc, char** argv) {
@@ -276,13 +266,14 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   RunOptions run_options;
   auto* run = app.add_subcommand("run", "sweep seeds for each design, print a summary and write a JSON report");
   run->add_option("--design", run_options.designs, "a design to sweep (repeatable; default: every design)");
-  run->add_option("--seeds", run_options.seeds, "how many seeds per design")->check(CLI::Range(1ULL, 100'000'000ULL));
-  run->add_option("--seed-start", run_options.seed_start, "the first seed")->check(seed_validator());
-  run->add_option("--commands", run_options.commands, "commands per run")->check(CLI::Range(1U, 1'000'000U));
+  run->add_option("--seeds", run_options.seeds, "how many seeds per design")
+      ->transform(decimal_in(1ULL, 100'000'000ULL));
+  run->add_option("--seed-start", run_options.seed_start, "the first seed")->transform(seed_validator());
+  run->add_option("--commands", run_options.commands, "commands per run")->transform(decimal_in(1U, 1'000'000U));
   run->add_option("--profile", run_options.profile, "the fault profile (see `faultline list`)");
   run->add_option("--report", run_options.report, "where to write the JSON report")->capture_default_str();
   run->add_option("--jobs", run_options.jobs, "threads that run seeds (the results are the same for any value)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->transform(decimal_in(std::size_t{1}, std::size_t{1'024}))
       ->capture_default_str();
   run->add_option("--shard", run_options.shard,
                   "run the I-th of N contiguous slices of the seeds (merge them with merge)")
@@ -295,18 +286,18 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
       "hunt", "for each design, seeds to its first failure over independent searches, and the shrunk counterexample");
   hunt->add_option("--design", hunt_options.designs, "a design to hunt (repeatable; default: every design)");
   hunt->add_option("--searches", hunt_options.searches, "independent searches per design")
-      ->check(CLI::Range(1U, 10'000U))
+      ->transform(decimal_in(1U, 10'000U))
       ->capture_default_str();
   hunt->add_option("--seeds-max", hunt_options.seeds_max, "seeds a search tries before it gives up")
-      ->check(CLI::Range(std::uint64_t{1}, properties::hunt_seed_stride))
+      ->transform(decimal_in(std::uint64_t{1}, properties::hunt_seed_stride))
       ->capture_default_str();
   hunt->add_option("--commands", hunt_options.commands, "commands per run")
-      ->check(CLI::Range(1U, 1'000'000U))
+      ->transform(decimal_in(1U, 1'000'000U))
       ->capture_default_str();
   hunt->add_option("--profile", hunt_options.profile, "the fault profile (see `faultline list`)")
       ->capture_default_str();
   hunt->add_option("--jobs", hunt_options.jobs, "threads that run searches (the table is the same for any value)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->transform(decimal_in(std::size_t{1}, std::size_t{1'024}))
       ->capture_default_str();
   hunt->add_option("--json", hunt_options.json, "write the table as JSON to this file");
 
@@ -318,8 +309,9 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   ReplayOptions replay_options;
   auto* replay = app.add_subcommand("replay", "rerun one scenario, tell its story and print its trace hash");
   auto* design_option = replay->add_option("--design", replay_options.design, "the design");
-  auto* seed_option = replay->add_option("--seed", replay_options.seed, "the seed")->check(seed_validator());
-  replay->add_option("--commands", replay_options.commands, "commands in the run")->check(CLI::Range(1U, 1'000'000U));
+  auto* seed_option = replay->add_option("--seed", replay_options.seed, "the seed")->transform(seed_validator());
+  replay->add_option("--commands", replay_options.commands, "commands in the run")
+      ->transform(decimal_in(1U, 1'000'000U));
   auto* profile_option = replay->add_option("--profile", replay_options.profile, "the fault profile");
   replay->add_option("--trace", replay_options.trace, "write the full trace as JSON lines to this file");
   replay->add_option("--scenario", replay_options.scenario, "a scenario JSON file (instead of --design and --seed)")
@@ -337,17 +329,17 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
       "explore", "crash every named point the workload reaches (depth 1) and ordered pairs of them (depth 2)");
   explore->add_option("--design", explore_options.design, "the design")->required();
   explore->add_option("--commands", explore_options.commands, "commands in the workload")
-      ->check(CLI::Range(1U, 1'000U))
+      ->transform(decimal_in(1U, 1'000U))
       ->capture_default_str();
   explore->add_option("--depth", explore_options.depth, "1: every crash site; 2: also ordered pairs of sites")
-      ->check(CLI::Range(1U, 2U))
+      ->transform(decimal_in(1U, 2U))
       ->capture_default_str();
-  explore->add_option("--seed", explore_options.seed, "the seed of every run")->check(seed_validator());
+  explore->add_option("--seed", explore_options.seed, "the seed of every run")->transform(seed_validator());
   explore->add_option("--pairs-max", explore_options.pairs_max, "pairs tried at depth 2 (an even spread past it)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->transform(decimal_in(std::size_t{1}, std::size_t{10'000'000}))
       ->capture_default_str();
   explore->add_option("--hits-max", explore_options.hits_per_point_max, "crash sites per point (default: every hit)")
-      ->check(CLI::Range(1U, std::numeric_limits<std::uint32_t>::max()));
+      ->transform(decimal_in(1U, std::numeric_limits<std::uint32_t>::max()));
   explore->add_option("--save-counterexamples", explore_options.save_counterexamples,
                       "write each failure's scenario JSON into this existing folder");
 

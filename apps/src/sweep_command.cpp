@@ -5,11 +5,11 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 
+#include "decimal_option.h"
 #include "faultline/properties/runner.h"
 #include "faultline/reports/json_report.h"
 #include "faultline/reports/merge.h"
@@ -38,18 +38,12 @@ int usage_error(const std::string& message) {
   return exit_usage;
 }
 
-std::optional<std::uint64_t> parse_number(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || stop != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 // Parses --shard "I/N" for a sweep of `seeds` seeds; returns an error line, or nothing.
 std::optional<std::string> parse_shard(const std::string& text, std::uint64_t seeds, results::Shard& shard) {
   const auto slash = text.find('/');
-  const auto index = slash == std::string::npos ? std::nullopt : parse_number(std::string_view(text).substr(0, slash));
-  const auto count = slash == std::string::npos ? std::nullopt : parse_number(std::string_view(text).substr(slash + 1));
+  const auto index = slash == std::string::npos ? std::nullopt : parse_decimal(std::string_view(text).substr(0, slash));
+  const auto count =
+      slash == std::string::npos ? std::nullopt : parse_decimal(std::string_view(text).substr(slash + 1));
   if (!index || !count || *count == 0 || *index == 0 || *index > *count)
     return "--shard '" + text + "' is not I/N with 1 <= I <= N (e.g. --shard 2/4)";
   if (*count > seeds)

@@ -183,6 +183,40 @@ def case_full_stdout_keeps_the_report(context):
     expect_report_kept_and_print_failure_named(context, full_device, os.strerror(28))
 
 
+# ---------------------------------------------------------------------------------
+# Integers are decimal, everywhere, with one message.
+# ---------------------------------------------------------------------------------
+
+NUMBER_INPUT = {
+    "SeedsHexadecimal": cli_test.BadInput(["run", "--seeds", "0x10"], ["--seeds", "0x10", "decimal"]),
+    "SeedsExponent": cli_test.BadInput(["run", "--seeds", "1e3"], ["--seeds", "1e3", "decimal"]),
+    "SeedsWithPlusSign": cli_test.BadInput(["run", "--seeds", "+5"], ["--seeds", "+5", "decimal"]),
+    "CommandsBinary": cli_test.BadInput(["run", "--commands", "0b11"], ["--commands", "0b11", "decimal"]),
+    "ReplaySeedHexadecimal": cli_test.BadInput(["replay", "--design", "outbox-polling", "--seed", "0x8"],
+                                               ["--seed", "0x8", "decimal"]),
+    "ExploreDepthOctalLooking": cli_test.BadInput(["explore", "--design", "outbox-polling", "--depth", "03"],
+                                                  ["--depth", "03", "decimal"]),
+    "HuntSearchesHexadecimal": cli_test.BadInput(["hunt", "--searches", "0x2"], ["--searches", "0x2", "decimal"]),
+    "TimelineSeedHexadecimal": cli_test.BadInput(
+        ["timeline", "--design", "outbox-polling", "--seed", "0x1", "--out", "{root}/t.html"], ["--seed", "0x1"],
+        absent=["{root}/t.html"]),
+    "ShardHexadecimal": cli_test.BadInput(["run", "--seeds", "4", "--shard", "0x1/2", "--report", "{root}/r.json"],
+                                          ["--shard", "0x1/2"], absent=["{root}/r.json"]),
+    "ArgumentWithANewlineStaysOneLine": cli_test.BadInput(["run", "--seeds", "1\n2"], ["--seeds"]),
+}
+
+
+def case_leading_zeros_mean_nothing(context):
+    """`--seed 010` is seed 10 (not 8, as C would read it) and `--seed 09` is seed 9."""
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        for text, seed in (("010", 10), ("09", 9)):
+            args = ["replay", "--design", "outbox-polling", "--seed", text, "--commands", "5"]
+            code, stdout, stderr = context.run(args, cwd=folder)
+            expect(code == 0, f"`{shown(args)}` exited {code}\nstdout:\n{stdout}\nstderr:\n{stderr}")
+            expect(f"seed {seed}," in stdout.splitlines()[0], f"`{shown(args)}` did not replay seed {seed}:\n"
+                   f"{stdout.splitlines()[0]}")
+
+
 CASES = {
     "Output.ReportToADeviceIsWrittenInPlace": case_report_to_a_device_is_written_in_place,
     "Output.ReportToDevNullWorksForAnOrdinaryUser": case_report_to_dev_null_works_for_an_ordinary_user,
@@ -192,7 +226,10 @@ CASES = {
     "Output.ReportNameTooLongIsRefusedBeforeTheSweep": case_report_name_too_long_is_refused_before_the_sweep,
     "Stdout.ClosedStdoutKeepsTheReport": case_closed_stdout_keeps_the_report,
     "Stdout.FullStdoutKeepsTheReport": case_full_stdout_keeps_the_report,
+    "Numbers.LeadingZerosMeanNothing": case_leading_zeros_mean_nothing,
 }
+CASES.update({f"Numbers.Refuses{name}": (lambda context, case=case: cli_test.check_bad_input(context, case))
+              for name, case in NUMBER_INPUT.items()})
 
 
 if __name__ == "__main__":
