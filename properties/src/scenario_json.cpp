@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "faultline/models/world.h"
+#include "faultline/reports/strict_json.h"
 
 namespace faultline::properties {
 namespace {
@@ -76,6 +76,12 @@ std::string read_node(const json& object, const char* key, const std::string& wh
 }
 
 constexpr std::int64_t time_max_us = std::int64_t{1} << 50;
+
+// What a scenario can hold: no array or object longer than the longest fault plan, no
+// string longer than a name or a point could sensibly be, nothing nested deeper than a
+// fault's node group (depth 4) with room to spare.
+constexpr reports::StrictJsonLimits scenario_json_limits{
+    .nesting_max = 16, .entries_max = 10'000, .string_bytes_max = 4'096};
 
 sim::Fault fault_from_json(const json& object, const std::string& where, const std::vector<std::string>& nodes) {
   expect_only(object, where,
@@ -286,28 +292,15 @@ std::string scenario_to_json(const models::Scenario& scenario) {
 }
 
 models::Scenario scenario_from_json(std::string_view text, const models::DesignRegistry* designs) {
+  // Strict reading in linear time (reports/strict_json.h): a key given twice in one
+  // object is an error, not "the last one wins", and the limits below are applied while
+  // parsing, so an oversized document is refused before it is built.
   json document;
-  // Strict reading: a key given twice in one object is an error, not "the last one wins".
-  std::vector<std::set<std::string>> keys_seen;
-  std::string duplicate;
-  const json::parser_callback_t reject_duplicates = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
-    if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
-    if (event == json::parse_event_t::key && !keys_seen.empty() &&
-        !keys_seen.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  if (text.find('\0') != std::string_view::npos) fail("not valid JSON: the file contains a NUL byte");
   try {
-    document = json::parse(text, reject_duplicates);
-  } catch (const json::exception& error) {
-    // nlohmann's message names the byte offset; keep just that part.
-    std::string message = error.what();
-    const auto colon = message.find("parse error");
-    fail("not valid JSON: " + (colon == std::string::npos ? message : message.substr(colon)));
+    document = reports::parse_json_strictly(text, "scenario", scenario_json_limits);
+  } catch (const reports::StrictJsonError& error) {
+    fail(error.what());
   }
-  if (!duplicate.empty()) fail("the key " + json_quoted(duplicate) + " appears twice in one object");
   try {
     expect_only(document, "scenario",
                 {"design", "seed", "profile", "workload", "settings", "liveness_bound_us", "faults"});
@@ -346,7 +339,6 @@ models::Scenario scenario_from_json(std::string_view text, const models::DesignR
     if (document.contains("faults")) {
       const auto& faults = document.at("faults");
       if (!faults.is_array()) fail("scenario.faults must be an array");
-      if (faults.size() > 10'000) fail("scenario.faults has more than 10000 entries");
       for (std::size_t index = 0; index < faults.size(); ++index)
         scenario.plan.faults.push_back(
             fault_from_json(faults[index], "scenario.faults[" + std::to_string(index) + "]", nodes));

@@ -6,20 +6,22 @@
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "faultline/reports/json_report.h"
+#include "faultline/reports/strict_json.h"
 
 namespace faultline::reports {
 namespace {
 
 using nlohmann::json;
 
-// Reports that a real report never nests deeper than this (a fault's node group sits at
-// depth 8); deeper input is refused while parsing, before anything recurses over it.
-constexpr std::size_t nesting_max = 32;
+// What a report can hold, applied while parsing (strict_json.h), so that nothing
+// oversized is built or walked: a real report never nests deeper than 8 (a fault's node
+// group), and its longest arrays are fault plans (10,000 faults at most) and lag buckets.
+constexpr StrictJsonLimits report_json_limits{
+    .nesting_max = 32, .entries_max = 1'000'000, .string_bytes_max = std::size_t{1} << 26};
 // Input text quoted in an error line is cut to this many bytes.
 constexpr std::size_t quoted_bytes_max = 48;
 
@@ -360,31 +362,11 @@ results::Shard read_shard(const json& value, const std::string& where) {
 }
 
 json parse_strictly(std::string_view text) {
-  if (text.find('\0') != std::string_view::npos) fail("not valid JSON: the file contains a NUL byte");
-  // A key given twice in one object is an error, not "the last one wins".
-  std::vector<std::set<std::string>> keys_seen;
-  std::string duplicate;
-  const json::parser_callback_t reject_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (static_cast<std::size_t>(depth) > nesting_max)
-      fail("the JSON nests deeper than " + std::to_string(nesting_max) + " levels: not a report");
-    if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
-    if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
-    if (event == json::parse_event_t::key && !keys_seen.empty() &&
-        !keys_seen.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json document;
   try {
-    document = json::parse(text, reject_duplicates);
-  } catch (const json::exception& error) {
-    // nlohmann's message names the byte offset; keep just that part.
-    const std::string message = error.what();
-    const auto found = message.find("parse error");
-    fail("not valid JSON: " + (found == std::string::npos ? message : message.substr(found)));
+    return parse_json_strictly(text, "report", report_json_limits);
+  } catch (const StrictJsonError& error) {
+    fail(error.what());
   }
-  if (!duplicate.empty()) fail("the key " + in_quotes(duplicate) + " appears twice in one object");
-  return document;
 }
 
 }  // namespace

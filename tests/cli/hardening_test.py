@@ -217,6 +217,50 @@ def case_leading_zeros_mean_nothing(context):
                    f"{stdout.splitlines()[0]}")
 
 
+# ---------------------------------------------------------------------------------
+# Inputs read in linear time: arrays of many objects are refused whole, at the limit.
+# (How long they take: scripts/bench_hostile_inputs.py.)
+# ---------------------------------------------------------------------------------
+
+
+def array_of(count, item):
+    return b"[" + b",".join([item] * count) + b"]"
+
+
+def scenario_with_faults(faults):
+    return b'{"design": "outbox-polling", "seed": 1, "faults": ' + faults + b"}"
+
+
+LARGE_INPUT = {
+    "ScenarioWithTwoHundredThousandEmptyFaults": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", "scenario.faults has more than 10000 entries"],
+        scenario=scenario_with_faults(array_of(200_000, b"{}"))),
+    "ScenarioThatIsAnArrayOfTwoHundredThousandObjects": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", "more than 10000 entries"],
+        scenario=array_of(200_000, b"{}")),
+    "ScenarioWithADuplicateKeyInItsLastFault": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", '"kind" appears twice'],
+        scenario=scenario_with_faults(array_of(9_999, b'{"kind": "crash", "node": "db", "at_us": 1}')[:-1]
+                                      + b', {"kind": "crash", "kind": "pause"}]')),
+    "ScenarioOfTenMegabytesInOneString": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", "scenario.profile is a string longer than"],
+        scenario=b'{"design": "outbox-polling", "seed": 1, "profile": "' + b"x" * 10_000_000 + b'"}'),
+    "TimelineScenarioWithTwoHundredThousandEmptyFaults": cli_test.BadInput(
+        ["timeline", "--scenario", "{scenario}", "--out", "{root}/t.html"], ["{scenario}", "more than 10000 entries"],
+        scenario=scenario_with_faults(array_of(200_000, b"{}")), absent=["{root}/t.html"]),
+}
+
+LARGE_MERGES = {
+    "ShardThatIsAnArrayOfTwoHundredThousandObjects": cli_test.BadMerge(
+        ["s1.json", "s2.json", "big.json"], ["big.json", "object"],
+        prepare=cli_test.write_file("big.json", array_of(200_000, b"{}"))),
+    "ShardWithTwoHundredThousandEmptyResults": cli_test.BadMerge(
+        ["s1.json", "s2.json", "big.json"], ["big.json"],
+        prepare=cli_test.write_file("big.json", b'{"schema_version": 3, "results": ' + array_of(200_000, b"{}")
+                                    + b"}")),
+}
+
+
 CASES = {
     "Output.ReportToADeviceIsWrittenInPlace": case_report_to_a_device_is_written_in_place,
     "Output.ReportToDevNullWorksForAnOrdinaryUser": case_report_to_dev_null_works_for_an_ordinary_user,
@@ -228,6 +272,10 @@ CASES = {
     "Stdout.FullStdoutKeepsTheReport": case_full_stdout_keeps_the_report,
     "Numbers.LeadingZerosMeanNothing": case_leading_zeros_mean_nothing,
 }
+CASES.update({f"LargeInput.Refuses{name}": (lambda context, case=case: cli_test.check_bad_input(context, case))
+              for name, case in LARGE_INPUT.items()})
+CASES.update({f"LargeInput.MergeRefuses{name}": (lambda context, case=case: cli_test.check_bad_merge(context, case))
+              for name, case in LARGE_MERGES.items()})
 CASES.update({f"Numbers.Refuses{name}": (lambda context, case=case: cli_test.check_bad_input(context, case))
               for name, case in NUMBER_INPUT.items()})
 
