@@ -35,9 +35,21 @@ json fault_to_json(const sim::Fault& fault) {
   throw ScenarioError(message);
 }
 
-// User text quoted in a message, escaped as JSON so the message stays on one line.
+// User text quoted in a message, escaped as JSON so the message stays on one line, and
+// cut short so a long string cannot flood the terminal.
 std::string json_quoted(const std::string& text) {
-  return json(text).dump();
+  constexpr std::size_t quoted_bytes_max = 48;
+  const bool cut = text.size() > quoted_bytes_max;
+  return json(cut ? text.substr(0, quoted_bytes_max) : text).dump(-1, ' ', false, json::error_handler_t::replace) +
+         (cut ? "..." : "");
+}
+
+// True when `text` has a control character (a terminal escape, a line break), which no
+// design or profile name has and which would reach the terminal as is when printed.
+bool has_control_character(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f;
+  });
 }
 
 void expect_only(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
@@ -134,6 +146,8 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
       fault.point.empty() && fault.kind != sim::FaultKind::partition && fault.kind != sim::FaultKind::heal;
   if (needs_node && fault.node.empty()) fail(where + ": a " + kind_name + " fault needs \"node\"");
   if (fault.kind == sim::FaultKind::one_way && fault.peer.empty()) fail(where + ": a one-way fault needs \"peer\"");
+  if (fault.kind == sim::FaultKind::one_way && fault.peer == fault.node)
+    fail(where + ": a one-way fault cuts " + json_quoted(fault.node) + " from another node, not from itself");
   if (fault.kind == sim::FaultKind::partition && fault.group.empty())
     fail(where + ": a partition fault needs \"group\"");
   if (fault.kind == sim::FaultKind::clock_skew && !object.contains("skew_us"))
@@ -307,10 +321,21 @@ models::Scenario scenario_from_json(std::string_view text, const models::DesignR
     models::Scenario scenario;
     if (!document.contains("design")) fail("scenario has no \"design\"");
     scenario.design = read_string(document, "design", "scenario");
+    if (scenario.design.empty() || has_control_character(scenario.design))
+      fail("scenario.design " + json_quoted(scenario.design) + " is not a design name");
     if (!document.contains("seed")) fail("scenario has no \"seed\"");
     if (!document.at("seed").is_number_unsigned()) fail("scenario.seed must be a non-negative integer");
     scenario.seed = document.at("seed").get<std::uint64_t>();
     scenario.profile = document.contains("profile") ? read_string(document, "profile", "scenario") : "";
+    // The profile only labels the plan (the faults are listed), but it is printed and
+    // put into replay commands: it must be one of the fault profiles, or empty for a
+    // hand-written plan.
+    if (!scenario.profile.empty() && sim::find_fault_profile(scenario.profile) == nullptr) {
+      std::string known;
+      for (const auto& profile : sim::fault_profiles()) known += (known.empty() ? "" : ", ") + profile.name;
+      fail("scenario.profile " + json_quoted(scenario.profile) + " is not a fault profile (known: " + known +
+           ", or \"\" for a hand-written plan)");
+    }
     if (document.contains("workload")) {
       const auto& workload = document.at("workload");
       expect_only(workload, "scenario.workload", {"commands", "keys", "spacing_max_us", "after_heal_commands"});

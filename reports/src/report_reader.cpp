@@ -229,6 +229,27 @@ results::WorkloadFigures read_workload(const json& value, const std::string& whe
   return figures;
 }
 
+// The totals of a result go with the runs that violated their invariant: a run with a
+// lost event violates L and a run that violates L lost at least one (likewise phantoms
+// and P, duplicate deliveries and the runs with duplicates), and a late event violates E.
+void expect_consistent_totals(const results::DesignResult& result, const std::string& where) {
+  const auto runs_violating = [&](const char* id) {
+    const auto found = result.violations.find(id);
+    return found == result.violations.end() ? std::uint64_t{0} : found->second;
+  };
+  const auto expect_same_runs = [&](std::uint64_t total, const std::string& key, std::uint64_t runs,
+                                    const std::string& runs_meaning) {
+    if ((total == 0) != (runs == 0) || total < runs)
+      fail(at(where, key) + " is " + std::to_string(total) + ", but " + std::to_string(runs) + " runs " + runs_meaning);
+  };
+  expect_same_runs(result.lost_events, "lost_events", runs_violating("L"), "violated L");
+  expect_same_runs(result.phantom_events, "phantom_events", runs_violating("P"), "violated P");
+  expect_same_runs(result.duplicate_deliveries, "duplicates.duplicate_deliveries", result.runs_with_duplicates,
+                   "had duplicates");
+  if (result.late_events > 0 && runs_violating("E") == 0)
+    fail(at(where, "late_events") + " is " + std::to_string(result.late_events) + ", but no run violated E");
+}
+
 results::DesignResult read_design_result(const json& value, const std::string& where) {
   expect_keys(value, where,
               {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations", "rates",
@@ -300,6 +321,7 @@ results::DesignResult read_design_result(const json& value, const std::string& w
   result.lost_events = read_count(value, "lost_events", where);
   result.late_events = read_count(value, "late_events", where);
   result.phantom_events = read_count(value, "phantom_events", where);
+  expect_consistent_totals(result, where);
   result.workload = read_workload(value, where);
 
   const json& coverage = value.at("point_coverage");
