@@ -14,11 +14,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 
+#include "command_files.h"
 #include "decimal_option.h"
 #include "explore_command.h"
 #include "faultline/properties/hunt.h"
@@ -124,20 +123,20 @@ int run_hunt(const HuntCommandOptions& options, const models::DesignRegistry& de
   return run_hunt_command(options, chosen, invocation);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read scenario file " + path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) throw UsageError("cannot read scenario file " + path);
-  return contents.str();
+std::string read_scenario(const std::string& path) {
+  std::string contents;
+  if (auto problem = read_input_file(path, "scenario file", scenario_bytes_max, contents)) throw UsageError(*problem);
+  return contents;
 }
 
 int run_replay(const ReplayOptions& options, const models::DesignRegistry& designs) {
+  if (!options.trace.empty() && !options.scenario.empty()) {
+    if (auto problem = output_is_an_input("--trace", options.trace, {options.scenario})) throw UsageError(*problem);
+  }
   models::Scenario scenario;
   if (!options.scenario.empty()) {
     try {
-      scenario = properties::scenario_from_json(read_file(options.scenario), &designs);
+      scenario = properties::scenario_from_json(read_scenario(options.scenario), &designs);
     } catch (const properties::ScenarioError& error) {
       throw UsageError("scenario file " + options.scenario + ": " + error.what());
     }
@@ -271,7 +270,9 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   run->add_option("--seed-start", run_options.seed_start, "the first seed")->transform(seed_validator());
   run->add_option("--commands", run_options.commands, "commands per run")->transform(decimal_in(1U, 1'000'000U));
   run->add_option("--profile", run_options.profile, "the fault profile (see `faultline list`)");
-  run->add_option("--report", run_options.report, "where to write the JSON report")->capture_default_str();
+  run->add_option("--report", run_options.report, "where to write the JSON report")
+      ->check(file_name())
+      ->capture_default_str();
   run->add_option("--jobs", run_options.jobs, "threads that run seeds (the results are the same for any value)")
       ->transform(decimal_in(std::size_t{1}, std::size_t{1'024}))
       ->capture_default_str();
@@ -299,12 +300,14 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   hunt->add_option("--jobs", hunt_options.jobs, "threads that run searches (the table is the same for any value)")
       ->transform(decimal_in(std::size_t{1}, std::size_t{1'024}))
       ->capture_default_str();
-  hunt->add_option("--json", hunt_options.json, "write the table as JSON to this file");
+  hunt->add_option("--json", hunt_options.json, "write the table as JSON to this file")->check(file_name());
 
   MergeCommandOptions merge_options;
   auto* merge = app.add_subcommand("merge", "combine shard reports (run --shard I/N) into the whole sweep's report");
-  merge->add_option("OUT", merge_options.out, "where to write the merged report")->required();
-  merge->add_option("SHARD", merge_options.shards, "the shards' reports, every shard once")->required();
+  merge->add_option("OUT", merge_options.out, "where to write the merged report")->required()->check(file_name());
+  merge->add_option("SHARD", merge_options.shards, "the shards' reports, every shard once")
+      ->required()
+      ->check(file_name());
 
   ReplayOptions replay_options;
   auto* replay = app.add_subcommand("replay", "rerun one scenario, tell its story and print its trace hash");
@@ -313,8 +316,10 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   replay->add_option("--commands", replay_options.commands, "commands in the run")
       ->transform(decimal_in(1U, 1'000'000U));
   auto* profile_option = replay->add_option("--profile", replay_options.profile, "the fault profile");
-  replay->add_option("--trace", replay_options.trace, "write the full trace as JSON lines to this file");
+  replay->add_option("--trace", replay_options.trace, "write the full trace as JSON lines to this file")
+      ->check(file_name());
   replay->add_option("--scenario", replay_options.scenario, "a scenario JSON file (instead of --design and --seed)")
+      ->check(file_name())
       ->excludes(design_option)
       ->excludes(seed_option)
       ->excludes(profile_option);
@@ -340,8 +345,10 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
       ->capture_default_str();
   explore->add_option("--hits-max", explore_options.hits_per_point_max, "crash sites per point (default: every hit)")
       ->transform(decimal_in(1U, std::numeric_limits<std::uint32_t>::max()));
-  explore->add_option("--save-counterexamples", explore_options.save_counterexamples,
-                      "write each failure's scenario JSON into this existing folder");
+  explore
+      ->add_option("--save-counterexamples", explore_options.save_counterexamples,
+                   "write each failure's scenario JSON into this existing folder")
+      ->check(file_name());
 
   // An unknown subcommand gets a clearer message than the parser's.
   if (argc > 1 && argv[1][0] != '-') {

@@ -9,12 +9,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
+#include "command_files.h"
 #include "decimal_option.h"
 #include "faultline/properties/runner.h"
 #include "faultline/properties/scenario_json.h"
@@ -34,12 +33,10 @@ class TimelineUsageError : public std::runtime_error {
 };
 
 std::string read_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TimelineUsageError("cannot read scenario file " + path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) throw TimelineUsageError("cannot read scenario file " + path);
-  return contents.str();
+  std::string contents;
+  if (auto problem = read_input_file(path, "scenario file", scenario_bytes_max, contents))
+    throw TimelineUsageError(*problem);
+  return contents;
 }
 
 const models::Design& find_design(const models::DesignRegistry& designs, const std::string& name) {
@@ -171,6 +168,9 @@ reports::TimelineInput timeline_input(const models::Scenario& scenario, const mo
 
 int render(const TimelineOptions& options, const models::DesignRegistry& designs) {
   if (options.out.empty()) throw TimelineUsageError("timeline needs --out FILE.html");
+  if (!options.scenario.empty()) {
+    if (auto problem = output_is_an_input("--out", options.out, {options.scenario})) throw TimelineUsageError(*problem);
+  }
   const models::Scenario scenario = scenario_of(options, designs);
   const models::Design& design = find_design(designs, scenario.design);
   if (auto problem = reports::check_writable(options.out)) throw TimelineUsageError(*problem);
@@ -204,10 +204,11 @@ CLI::App* add_timeline_command(CLI::App& app, TimelineOptions& options) {
       ->capture_default_str();
   auto* profile_option = timeline->add_option("--profile", options.profile, "the fault profile");
   timeline->add_option("--scenario", options.scenario, "a scenario JSON file (instead of --design and --seed)")
+      ->check(file_name())
       ->excludes(design_option)
       ->excludes(seed_option)
       ->excludes(profile_option);
-  timeline->add_option("--out", options.out, "where to write the HTML page")->required();
+  timeline->add_option("--out", options.out, "where to write the HTML page")->required()->check(file_name());
   return timeline;
 }
 

@@ -261,6 +261,69 @@ LARGE_MERGES = {
 }
 
 
+# ---------------------------------------------------------------------------------
+# An output that is also an input is refused before anything runs.
+# ---------------------------------------------------------------------------------
+
+SAME_FILE_INPUT = {
+    "ReplayTraceIsTheScenario": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}", "--trace", "{scenario}"], ["--trace", "{scenario}", "same file"],
+        scenario=cli_test.VALID_SCENARIO),
+    "ReplayTraceIsTheScenarioByAnotherName": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}", "--trace", "{root}/input/../input/scenario.json"], ["--trace", "same file"],
+        scenario=cli_test.VALID_SCENARIO),
+    "TimelineOutIsTheScenario": cli_test.BadInput(
+        ["timeline", "--scenario", "{scenario}", "--out", "{scenario}"], ["--out", "{scenario}", "same file"],
+        scenario=cli_test.VALID_SCENARIO),
+}
+
+
+def case_merge_into_one_of_its_shards_is_refused(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        cli_test.write_shards(context, folder, 2)
+        for out in ("s1.json", "./s2.json"):
+            args = ["merge", out, "s1.json", "s2.json"]
+            before = cli_test.snapshot(folder)
+            code, stdout, stderr = context.run(args, cwd=folder)
+            expect_one_error_line(code, stdout, stderr, args, [out, "same file"])
+            expect(cli_test.snapshot(folder) == before, f"`{shown(args)}` changed a shard although it refused")
+
+
+# ---------------------------------------------------------------------------------
+# Smaller ones: empty file names, misleading messages, unchecked scenario fields.
+# ---------------------------------------------------------------------------------
+
+MESSAGE_INPUT = {
+    "TraceNamedByAnEmptyString": cli_test.BadInput(["replay", "--design", "outbox-polling", "--seed", "1", "--trace", ""],
+                                                   ["--trace", "file name"]),
+    "ReportNamedByAnEmptyString": cli_test.BadInput(["run", "--seeds", "1", "--report", ""], ["--report", "file name"]),
+    "HuntJsonNamedByAnEmptyString": cli_test.BadInput(["hunt", "--json", ""], ["--json", "file name"]),
+    "MergeOutNamedByAnEmptyString": cli_test.BadInput(["merge", "", "s1.json"], ["OUT", "file name"]),
+    "ScenarioIsAFolder": cli_test.BadInput(["replay", "--scenario", "{root}/input"], ["{root}/input", "directory"],
+                                           folders=["input"]),
+    "CounterexampleFolderIsAFile": cli_test.BadInput(
+        ["explore", "--design", "dual-write-db-first", "--save-counterexamples", "{scenario}"],
+        ["--save-counterexamples", "{scenario}", "not a folder"], scenario=cli_test.VALID_SCENARIO),
+    "ScenarioProfileIsNoProfile": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", "scenario.profile", "not a fault profile"],
+        scenario=b'{"design": "outbox-polling", "seed": 1, "profile": "\\u001b[2J\\u001b[31mred"}'),
+    "ScenarioOneWayCutFromANodeToItself": cli_test.BadInput(
+        ["replay", "--scenario", "{scenario}"], ["{scenario}", "one-way", "itself"],
+        scenario=cli_test.scenario_with_fault({"kind": "one-way", "at_us": 5, "node": "db", "peer": "db"})),
+}
+
+
+def case_symbolic_link_loop_names_the_reason(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        os.symlink("loop-b", os.path.join(folder, "loop-a"))
+        os.symlink("loop-a", os.path.join(folder, "loop-b"))
+        reason = os.strerror(40)
+        for args in (["replay", "--scenario", "loop-a"],
+                     ["replay", "--design", "outbox-polling", "--seed", "1", "--commands", "3", "--trace", "loop-a"]):
+            code, stdout, stderr = context.run(args, cwd=folder)
+            expect_one_error_line(code, stdout, stderr, args, ["loop-a", reason])
+
+
 CASES = {
     "Output.ReportToADeviceIsWrittenInPlace": case_report_to_a_device_is_written_in_place,
     "Output.ReportToDevNullWorksForAnOrdinaryUser": case_report_to_dev_null_works_for_an_ordinary_user,
@@ -276,6 +339,12 @@ CASES.update({f"LargeInput.Refuses{name}": (lambda context, case=case: cli_test.
               for name, case in LARGE_INPUT.items()})
 CASES.update({f"LargeInput.MergeRefuses{name}": (lambda context, case=case: cli_test.check_bad_merge(context, case))
               for name, case in LARGE_MERGES.items()})
+CASES.update({f"SameFile.Refuses{name}": (lambda context, case=case: cli_test.check_bad_input(context, case))
+              for name, case in SAME_FILE_INPUT.items()})
+CASES.update({f"Messages.Refuses{name}": (lambda context, case=case: cli_test.check_bad_input(context, case))
+              for name, case in MESSAGE_INPUT.items()})
+CASES.update({"SameFile.MergeIntoOneOfItsShardsIsRefused": case_merge_into_one_of_its_shards_is_refused,
+              "Messages.SymbolicLinkLoopNamesTheReason": case_symbolic_link_loop_names_the_reason})
 CASES.update({f"Numbers.Refuses{name}": (lambda context, case=case: cli_test.check_bad_input(context, case))
               for name, case in NUMBER_INPUT.items()})
 
