@@ -10,6 +10,7 @@
 
 #include "faultline/properties/hunt.h"
 #include "faultline/reports/json_report.h"
+#include "faultline/sim/abandon.h"
 #include "interrupt.h"
 
 #ifndef FAULTLINE_VERSION
@@ -121,6 +122,10 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
     if (auto problem = reports::check_writable(options.json)) return usage_error(*problem);
   }
 
+  // Caught from before the first line, so whoever saw that line may signal safely.
+  const InterruptRequests interrupt;
+  // A signal abandons the searches in flight after a short grace: they are not reported.
+  const sim::AbandonScope abandon_on_interrupt(&interrupt.abandon_flag());
   std::printf(
       "faultline hunt: %u searches per design, each up to %llu seeds (search s sweeps seeds s*%llu+1, s*%llu+2, "
       "...), %u commands each, fault profile %s%s\n\n",
@@ -133,7 +138,6 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
   std::printf("%s\n", header_row(design_width).c_str());
   std::fflush(stdout);
 
-  const InterruptRequests interrupt;
   std::vector<properties::HuntResult> results;
   bool interrupted = false;
   for (const models::Design* design : designs) {

@@ -37,9 +37,19 @@ InterruptRequests::InterruptRequests() {
   sigaction(SIGTERM, nullptr, &previous_terminate_);
   if (previous_interrupt_.sa_handler != SIG_IGN) sigaction(SIGINT, &action, nullptr);
   if (previous_terminate_.sa_handler != SIG_IGN) sigaction(SIGTERM, &action, nullptr);
+  // Wall time is right here: this is the process's stop, outside the simulated world.
+  watcher_ = std::thread([this] {
+    constexpr auto poll_interval = std::chrono::milliseconds(20);
+    while (!done_.load() && !interrupt_requested.load()) std::this_thread::sleep_for(poll_interval);
+    const auto abandon_at = std::chrono::steady_clock::now() + abandon_grace;
+    while (!done_.load() && std::chrono::steady_clock::now() < abandon_at) std::this_thread::sleep_for(poll_interval);
+    if (!done_.load()) abandon_.store(true);
+  });
 }
 
 InterruptRequests::~InterruptRequests() {
+  done_.store(true);
+  watcher_.join();
   sigaction(SIGINT, &previous_interrupt_, nullptr);
   sigaction(SIGTERM, &previous_terminate_, nullptr);
   handlers_installed.store(false);

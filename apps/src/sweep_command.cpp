@@ -13,6 +13,7 @@
 #include "faultline/properties/runner.h"
 #include "faultline/reports/json_report.h"
 #include "faultline/reports/merge.h"
+#include "faultline/sim/abandon.h"
 #include "faultline/sim/trace.h"
 #include "interrupt.h"
 #include "progress.h"
@@ -101,12 +102,15 @@ int run_sweep_command(const SweepCommandOptions& options, const std::vector<cons
   if (shard)
     what = fmt::format("shard {}/{}: {} of {} seeds ({}..{})", shard->index, shard->count, what, options.seeds,
                        shard->sweep_seed_first, shard->sweep_seed_last);
+  // Caught from before the first line, so whoever saw that line may signal safely.
+  const InterruptRequests interrupt;
+  // A signal abandons the runs in flight after a short grace: they are not reported.
+  const sim::AbandonScope abandon_on_interrupt(&interrupt.abandon_flag());
   std::printf("faultline run: %s, %u commands each, fault profile %s%s\n", what.c_str(), options.commands,
               options.profile.c_str(), options.jobs > 1 ? fmt::format(", {} jobs", options.jobs).c_str() : "");
   std::fflush(stdout);
 
   results::Report report{.version = FAULTLINE_VERSION, .command = invocation, .shard = shard};
-  const InterruptRequests interrupt;
   ProgressLine progress(seeds.count * designs.size());
   std::uint64_t runs_before = 0;
   std::uint64_t failing_before = 0;

@@ -15,6 +15,7 @@ from scripts/bench_hostile_inputs.py.
     hardening_test.py FAULTLINE SCHEMA CASE
 """
 import json
+import signal
 import os
 import stat
 import subprocess
@@ -324,6 +325,30 @@ def case_symbolic_link_loop_names_the_reason(context):
             expect_one_error_line(code, stdout, stderr, args, ["loop-a", reason])
 
 
+# ---------------------------------------------------------------------------------
+# A signal stops even a single long run: it is abandoned, the report says interrupted.
+# (How long the stop takes: scripts/bench-hostile-inputs --signals.)
+# ---------------------------------------------------------------------------------
+
+
+def case_sigterm_abandons_a_single_long_run(context):
+    validator = cli_test.schema_validator(context)
+    # One run far longer than the test's patience: it can only end by being abandoned.
+    args = ["run", "--design", "outbox-polling", "--seeds", "1", "--commands", "1000000", "--report", "out.json"]
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        process, stdout, stderr = cli_test.run_and_signal(context, args, folder, signal.SIGTERM, 0.0)
+        expect(process.returncode == 1, f"`{shown(args)}` exited {process.returncode} after SIGTERM, expected 1\n"
+               f"stdout:\n{stdout}\nstderr:\n{stderr}")
+        expect("interrupted by SIGTERM: 0 of 1 runs finished" in stdout,
+               f"`{shown(args)}` did not say the run was abandoned:\n{stdout}")
+        expect(sorted(os.listdir(folder)) == ["out.json"], f"the stopped sweep left {sorted(os.listdir(folder))}")
+        with open(os.path.join(folder, "out.json"), encoding="utf-8") as handle:
+            report = cli_test.parse_report(handle.read())
+    cli_test.expect_valid(validator, report, "the stopped sweep's report")
+    expect(report["interrupted"] is True, f"the stopped sweep's report says interrupted: {report['interrupted']}")
+    expect(report["results"] == [], f"the abandoned run was reported: {report['results']}")
+
+
 CASES = {
     "Output.ReportToADeviceIsWrittenInPlace": case_report_to_a_device_is_written_in_place,
     "Output.ReportToDevNullWorksForAnOrdinaryUser": case_report_to_dev_null_works_for_an_ordinary_user,
@@ -334,6 +359,7 @@ CASES = {
     "Stdout.ClosedStdoutKeepsTheReport": case_closed_stdout_keeps_the_report,
     "Stdout.FullStdoutKeepsTheReport": case_full_stdout_keeps_the_report,
     "Numbers.LeadingZerosMeanNothing": case_leading_zeros_mean_nothing,
+    "Interrupt.SigtermAbandonsASingleLongRun": case_sigterm_abandons_a_single_long_run,
 }
 CASES.update({f"LargeInput.Refuses{name}": (lambda context, case=case: cli_test.check_bad_input(context, case))
               for name, case in LARGE_INPUT.items()})
