@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -21,7 +22,7 @@ namespace {
 // longest length a folder allows still gets a temporary name that fits.
 constexpr std::size_t temporary_name_kept_bytes_max = 64;
 
-enum class TargetKind { new_file, regular_file, special_file };
+enum class TargetKind { new_file, regular_file, special_file, standard_stream };
 
 // Where and how `path` is written.
 struct Target {
@@ -32,7 +33,19 @@ struct Target {
   std::string folder;
   // The mode and owner a replaced regular file had.
   struct stat existing {};
+  // A standard stream's descriptor (standard_stream only).
+  int descriptor = -1;
 };
+
+// The standard output or error stream `status` is (by device and inode), or -1.
+int standard_stream_of(const struct stat& status) {
+  for (const int descriptor : {STDOUT_FILENO, STDERR_FILENO}) {
+    struct stat stream {};
+    if (::fstat(descriptor, &stream) == 0 && stream.st_dev == status.st_dev && stream.st_ino == status.st_ino)
+      return descriptor;
+  }
+  return -1;
+}
 
 std::string reason() {
   return std::strerror(errno);
@@ -68,6 +81,12 @@ std::optional<std::string> resolve(const std::string& path, Target& target) {
     return cannot(path, "it is a block device (a disk), which an output would overwrite");
   } else if (S_ISSOCK(status.st_mode)) {
     return cannot(path, "it is a socket");
+  } else if (const int stream = standard_stream_of(status); stream >= 0) {
+    // `--report /dev/stdout > out.txt`: the report goes into the stream where the command
+    // prints, after what it printed, instead of replacing (or overwriting) out.txt.
+    target.kind = TargetKind::standard_stream;
+    target.descriptor = stream;
+    return std::nullopt;
   } else if (!S_ISREG(status.st_mode)) {
     // A character device, a FIFO or a pipe: written in place.
     target.kind = TargetKind::special_file;
@@ -181,7 +200,7 @@ SignalsHeld::~SignalsHeld() {
 std::optional<std::string> check_writable(const std::string& path) {
   Target target;
   if (auto problem = resolve(path, target)) return problem;
-  if (target.kind == TargetKind::special_file) return std::nullopt;
+  if (target.kind == TargetKind::special_file || target.kind == TargetKind::standard_stream) return std::nullopt;
   // Create the very temporary file the write will use (its name's length included),
   // then remove it.
   const SignalsHeld held;
@@ -197,6 +216,11 @@ std::optional<std::string> write_file_atomically(const std::string& path, const 
   Target target;
   if (auto problem = resolve(path, target)) return problem;
   if (target.kind == TargetKind::special_file) return write_in_place(path, contents);
+  if (target.kind == TargetKind::standard_stream) {
+    // After what the command printed so far, not before it.
+    std::fflush(target.descriptor == STDOUT_FILENO ? stdout : stderr);
+    return write_all(target.descriptor, contents, path);
+  }
   return replace(path, target, contents);
 }
 

@@ -111,6 +111,36 @@ def case_report_to_a_fifo_is_written_in_place(context):
         expect(sorted(os.listdir(folder)) == ["pipe"], f"`{shown(args)}` left {sorted(os.listdir(folder))}")
 
 
+def report_between(stdout):
+    """The report a command wrote into its own stdout, between its first line and its summary."""
+    start = stdout.find("\n{\n")
+    end = stdout.find("\n}\n", start)
+    expect(start >= 0 and end > start, f"no report found in stdout:\n{stdout[:2000]}")
+    return cli_test.parse_report(stdout[start + 1:end + 2])
+
+
+def case_report_to_dev_stdout_goes_where_the_command_prints(context):
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
+        args = QUICK_SWEEP + ["--report", "/dev/stdout"]
+        # Redirected to a file: the file keeps the first line, then the report, then the summary.
+        printed = os.path.join(folder, "printed.txt")
+        with open(printed, "wb") as handle:
+            done = subprocess.run([context.faultline] + args, cwd=folder, stdout=handle, stderr=subprocess.PIPE,
+                                  timeout=60)
+        expect(done.returncode == 0, f"`{shown(args)}` > file exited {done.returncode}\n{done.stderr.decode()}")
+        with open(printed, encoding="utf-8") as handle:
+            text = handle.read()
+        expect(text.startswith("faultline run:") and "report: /dev/stdout" in text,
+               f"`{shown(args)}` > file lost what it printed:\n{text[:2000]}")
+        expect(report_between(text)["results"][0]["runs"] == 3, "the report in the file does not hold the 3 runs")
+        expect(os.listdir(folder) == ["printed.txt"], f"`{shown(args)}` left {os.listdir(folder)}")
+        # Into a pipe: the same.
+        code, stdout, stderr = context.run(args, cwd=folder)
+        expect(code == 0, f"`{shown(args)}` | ... exited {code}\n{stderr}")
+        expect(report_between(stdout)["results"][0]["runs"] == 3, "the report in the pipe does not hold the 3 runs")
+    expect(os.path.islink("/dev/stdout"), "/dev/stdout is no longer a symbolic link")
+
+
 def case_report_to_a_full_device_names_the_reason(context):
     if not os.path.exists("/dev/full"):
         raise Skip("this machine has no /dev/full")
@@ -353,6 +383,7 @@ CASES = {
     "Output.ReportToADeviceIsWrittenInPlace": case_report_to_a_device_is_written_in_place,
     "Output.ReportToDevNullWorksForAnOrdinaryUser": case_report_to_dev_null_works_for_an_ordinary_user,
     "Output.ReportToAFifoIsWrittenInPlace": case_report_to_a_fifo_is_written_in_place,
+    "Output.ReportToDevStdoutGoesWhereTheCommandPrints": case_report_to_dev_stdout_goes_where_the_command_prints,
     "Output.ReportToAFullDeviceNamesTheReason": case_report_to_a_full_device_names_the_reason,
     "Output.ReportWithTheLongestNameTheFolderAllows": case_report_with_the_longest_name_the_folder_allows,
     "Output.ReportNameTooLongIsRefusedBeforeTheSweep": case_report_name_too_long_is_refused_before_the_sweep,

@@ -9,6 +9,8 @@
 // - A special file (a character device such as /dev/null or a terminal, a FIFO or a
 //   pipe such as /dev/stdout) is written in place, never replaced: renaming over
 //   /dev/null as root would replace the machine's /dev/null with a report.
+// - The command's own standard output or error (/dev/stdout when stdout is redirected to
+//   a file) is written to, after what was printed there, never replaced.
 // - A folder, a block device or a socket is refused.
 //
 // Interrupt signals are held while the temporary file exists, so a second Ctrl-C during
