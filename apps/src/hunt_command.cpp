@@ -184,11 +184,16 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
       case properties::HuntVerdict::holds:
       case properties::HuntVerdict::caught:
         break;
-      case properties::HuntVerdict::violated:
+      case properties::HuntVerdict::violated: {
         held = false;
+        // The first failing search names the invariant (a hunt stopped before shrinking has
+        // no shrunk counterexample).
+        const auto failing = std::find_if(result.searches.begin(), result.searches.end(),
+                                          [](const properties::HuntSearch& search) { return search.failing_seed; });
         std::printf("%s: claimed invariant %s violated (%u of %zu searches found a violation)\n", result.design.c_str(),
-                    result.shrunk->invariant.c_str(), result.searches_found(), result.searches.size());
+                    failing->invariant.c_str(), result.searches_found(), result.searches.size());
         break;
+      }
       case properties::HuntVerdict::not_caught:
         held = false;
         std::printf("%s: positive control not caught: %u of %zu searches found %s within %llu seeds\n",

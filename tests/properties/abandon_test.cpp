@@ -5,7 +5,8 @@
 // write-ups abandoned the same way are dropped, never half-written. Method: raise the
 // flag from the sweep's own progress callback after the third run, with one job (then
 // no fourth run starts) and with two (the run in flight on the other thread is
-// abandoned, or finishes and is kept).
+// abandoned, or finishes and is kept). A hunt abandoned while it shrinks has no shrunk
+// counterexample and says it was interrupted.
 #include "faultline/sim/abandon.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 
 #include "faultline/models/design.h"
+#include "faultline/properties/hunt.h"
 #include "faultline/properties/runner.h"
 #include "faultline/reports/json_report.h"
 
@@ -69,6 +71,21 @@ TEST(SweepAbandon, AbandonedWriteUpsAreDroppedNotHalfWritten) {
   ASSERT_GT(abandoned.violations.at("L"), 0U) << "the positive control lost nothing in 6 seeds: pick other seeds";
   // The flag is up for the whole write-up, so every write-up is abandoned at once.
   EXPECT_TRUE(abandoned.counterexamples.empty());
+}
+
+TEST(HuntAbandon, AShrinkingAbandonedLeavesNoShrunkCounterexampleAndSaysInterrupted) {
+  const auto designs = models::builtin_designs();
+  const models::Design& design = *designs.find("dual-write-db-first");
+  std::atomic<bool> abandon{false};
+  HuntOptions options{.workload = models::Workload{.commands = 10}, .searches = 1, .seeds_max = 200};
+  // Raised once the one search is folded, so the shrinking that follows is abandoned.
+  options.progress = [&](std::uint32_t) { abandon.store(true); };
+  const sim::AbandonScope scope(&abandon);
+  const HuntResult result = hunt(design, options);
+  ASSERT_EQ(result.searches.size(), 1U);
+  ASSERT_TRUE(result.searches[0].failing_seed.has_value()) << "the positive control was not caught in 200 seeds";
+  EXPECT_FALSE(result.shrunk.has_value());
+  EXPECT_TRUE(result.interrupted);
 }
 
 }  // namespace
