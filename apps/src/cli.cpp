@@ -256,7 +256,8 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   CLI::App app{
       "faultline: finds lost and phantom events in event-driven designs by deterministic simulation.\n"
       "Exit codes: 0 every expectation held; 1 an expectation failed (a claimed invariant violated,\n"
-      "or a positive control not caught) or the sweep was interrupted; 2 usage or input error;\n"
+      "or a positive control not caught) or the sweep was interrupted; 2 usage or input error, or\n"
+      "an output that could not be written (the report, or stdout: files are written first);\n"
       "3 nondeterminism or internal error."};
   app.name("faultline");
   app.set_version_flag("--version", FAULTLINE_VERSION);
