@@ -9,14 +9,16 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <charconv>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 
+#include "command_files.h"
+#include "decimal_option.h"
 #include "explore_command.h"
 #include "faultline/properties/hunt.h"
 #include "faultline/properties/runner.h"
@@ -77,19 +79,9 @@ const sim::FaultProfile& find_profile(const std::string& name) {
   return *profile;
 }
 
-// Seeds are unsigned 64-bit integers; the parser would quietly wrap "-1" or cap a
-// too-large number, so seeds are read by hand.
+// Seeds are unsigned 64-bit integers, in decimal like every other integer option.
 CLI::Validator seed_validator() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        std::uint64_t value = 0;
-        const auto* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (text.empty() || error != std::errc() || stop != end)
-          return "'" + text + "' is not a seed (an integer from 0 to 18446744073709551615)";
-        return {};
-      },
-      "SEED");
+  return decimal_in(0, std::numeric_limits<std::uint64_t>::max());
 }
 
 std::string command_line(int argc, char** argv) {
@@ -131,20 +123,20 @@ int run_hunt(const HuntCommandOptions& options, const models::DesignRegistry& de
   return run_hunt_command(options, chosen, invocation);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read scenario file " + path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) throw UsageError("cannot read scenario file " + path);
-  return contents.str();
+std::string read_scenario(const std::string& path) {
+  std::string contents;
+  if (auto problem = read_input_file(path, "scenario file", scenario_bytes_max, contents)) throw UsageError(*problem);
+  return contents;
 }
 
 int run_replay(const ReplayOptions& options, const models::DesignRegistry& designs) {
+  if (!options.trace.empty() && !options.scenario.empty()) {
+    if (auto problem = output_is_an_input("--trace", options.trace, {options.scenario})) throw UsageError(*problem);
+  }
   models::Scenario scenario;
   if (!options.scenario.empty()) {
     try {
-      scenario = properties::scenario_from_json(read_file(options.scenario), &designs);
+      scenario = properties::scenario_from_json(read_scenario(options.scenario), &designs);
     } catch (const properties::ScenarioError& error) {
       throw UsageError("scenario file " + options.scenario + ": " + error.what());
     }
@@ -161,6 +153,11 @@ int run_replay(const ReplayOptions& options, const models::DesignRegistry& desig
 
   const auto observation = models::run_scenario(scenario, design, sim::TraceCapture::full);
   const properties::RunVerdict verdict = properties::judge(observation);
+  // The trace is written before anything is printed: a closed stdout must not cost it.
+  if (!options.trace.empty()) {
+    if (auto problem = reports::write_file_atomically(options.trace, observation.trace_json_lines))
+      throw UsageError(*problem);
+  }
 
   std::printf("faultline replay: design %s, seed %llu, profile %s, %u commands, %zu planned faults\n",
               scenario.design.c_str(), static_cast<unsigned long long>(scenario.seed),
@@ -195,13 +192,22 @@ int run_replay(const ReplayOptions& options, const models::DesignRegistry& desig
   std::printf("points reached: %zu distinct\n", observation.coverage.size());
   if (options.scenario.empty()) std::printf("replay: %s\n", properties::replay_command(scenario).c_str());
 
-  if (!options.trace.empty()) {
-    if (auto problem = reports::write_file_atomically(options.trace, observation.trace_json_lines))
-      throw UsageError(*problem);
-    std::printf("trace: %s (%zu records)\n", options.trace.c_str(), observation.trace.size());
-  }
+  if (!options.trace.empty()) std::printf("trace: %s (%zu records)\n", options.trace.c_str(), observation.trace.size());
   std::printf("trace-hash: %s\n", sim::hash_hex(observation.trace_hash).c_str());
   return verdict.failed_claim(design) != nullptr ? exit_expectation_failed : exit_ok;
+}
+
+// What a command's exit code becomes once its output is flushed. A write error on stdout
+// (a reader that went away, a full disk) is a failure to print: one line on stderr and
+// exit code 2 when the command itself succeeded; a command's own failure code stands.
+// Every file the command writes was written before its summary was printed.
+int after_printing(int code) {
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;
+  if (flushed && !std::ferror(stdout)) return code;
+  std::fprintf(stderr, "faultline: error: cannot print to standard output: %s\n",
+               error != 0 ? std::strerror(error) : "write error");
+  return code == exit_ok ? exit_usage : code;
 }
 
 int run_list(const models::DesignRegistry& designs) {
@@ -244,10 +250,14 @@ int run_list(const models::DesignRegistry& designs) {
 }  // namespace
 
 int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
+  // A reader that closes stdout early (`| head -1`) must not kill the command before it
+  // writes its report: the failed write is seen and reported instead (after_printing).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "faultline: finds lost and phantom events in event-driven designs by deterministic simulation.\n"
       "Exit codes: 0 every expectation held; 1 an expectation failed (a claimed invariant violated,\n"
-      "or a positive control not caught) or the sweep was interrupted; 2 usage or input error;\n"
+      "or a positive control not caught) or the sweep was interrupted; 2 usage or input error, or\n"
+      "an output that could not be written (the report, or stdout: files are written first);\n"
       "3 nondeterminism or internal error."};
   app.name("faultline");
   app.set_version_flag("--version", FAULTLINE_VERSION);
@@ -256,13 +266,16 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
   RunOptions run_options;
   auto* run = app.add_subcommand("run", "sweep seeds for each design, print a summary and write a JSON report");
   run->add_option("--design", run_options.designs, "a design to sweep (repeatable; default: every design)");
-  run->add_option("--seeds", run_options.seeds, "how many seeds per design")->check(CLI::Range(1ULL, 100'000'000ULL));
-  run->add_option("--seed-start", run_options.seed_start, "the first seed")->check(seed_validator());
-  run->add_option("--commands", run_options.commands, "commands per run")->check(CLI::Range(1U, 1'000'000U));
+  run->add_option("--seeds", run_options.seeds, "how many seeds per design")
+      ->transform(decimal_in(1ULL, 100'000'000ULL));
+  run->add_option("--seed-start", run_options.seed_start, "the first seed")->transform(seed_validator());
+  run->add_option("--commands", run_options.commands, "commands per run")->transform(decimal_in(1U, 1'000'000U));
   run->add_option("--profile", run_options.profile, "the fault profile (see `faultline list`)");
-  run->add_option("--report", run_options.report, "where to write the JSON report")->capture_default_str();
+  run->add_option("--report", run_options.report, "where to write the JSON report")
+      ->check(file_name())
+      ->capture_default_str();
   run->add_option("--jobs", run_options.jobs, "threads that run seeds (the results are the same for any value)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->transform(decimal_in(std::size_t{1}, std::size_t{1'024}))
       ->capture_default_str();
   run->add_option("--shard", run_options.shard,
                   "run the I-th of N contiguous slices of the seeds (merge them with merge)")
@@ -275,34 +288,39 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
       "hunt", "for each design, seeds to its first failure over independent searches, and the shrunk counterexample");
   hunt->add_option("--design", hunt_options.designs, "a design to hunt (repeatable; default: every design)");
   hunt->add_option("--searches", hunt_options.searches, "independent searches per design")
-      ->check(CLI::Range(1U, 10'000U))
+      ->transform(decimal_in(1U, 10'000U))
       ->capture_default_str();
   hunt->add_option("--seeds-max", hunt_options.seeds_max, "seeds a search tries before it gives up")
-      ->check(CLI::Range(std::uint64_t{1}, properties::hunt_seed_stride))
+      ->transform(decimal_in(std::uint64_t{1}, properties::hunt_seed_stride))
       ->capture_default_str();
   hunt->add_option("--commands", hunt_options.commands, "commands per run")
-      ->check(CLI::Range(1U, 1'000'000U))
+      ->transform(decimal_in(1U, 1'000'000U))
       ->capture_default_str();
   hunt->add_option("--profile", hunt_options.profile, "the fault profile (see `faultline list`)")
       ->capture_default_str();
   hunt->add_option("--jobs", hunt_options.jobs, "threads that run searches (the table is the same for any value)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->transform(decimal_in(std::size_t{1}, std::size_t{1'024}))
       ->capture_default_str();
-  hunt->add_option("--json", hunt_options.json, "write the table as JSON to this file");
+  hunt->add_option("--json", hunt_options.json, "write the table as JSON to this file")->check(file_name());
 
   MergeCommandOptions merge_options;
   auto* merge = app.add_subcommand("merge", "combine shard reports (run --shard I/N) into the whole sweep's report");
-  merge->add_option("OUT", merge_options.out, "where to write the merged report")->required();
-  merge->add_option("SHARD", merge_options.shards, "the shards' reports, every shard once")->required();
+  merge->add_option("OUT", merge_options.out, "where to write the merged report")->required()->check(file_name());
+  merge->add_option("SHARD", merge_options.shards, "the shards' reports, every shard once")
+      ->required()
+      ->check(file_name());
 
   ReplayOptions replay_options;
   auto* replay = app.add_subcommand("replay", "rerun one scenario, tell its story and print its trace hash");
   auto* design_option = replay->add_option("--design", replay_options.design, "the design");
-  auto* seed_option = replay->add_option("--seed", replay_options.seed, "the seed")->check(seed_validator());
-  replay->add_option("--commands", replay_options.commands, "commands in the run")->check(CLI::Range(1U, 1'000'000U));
+  auto* seed_option = replay->add_option("--seed", replay_options.seed, "the seed")->transform(seed_validator());
+  replay->add_option("--commands", replay_options.commands, "commands in the run")
+      ->transform(decimal_in(1U, 1'000'000U));
   auto* profile_option = replay->add_option("--profile", replay_options.profile, "the fault profile");
-  replay->add_option("--trace", replay_options.trace, "write the full trace as JSON lines to this file");
+  replay->add_option("--trace", replay_options.trace, "write the full trace as JSON lines to this file")
+      ->check(file_name());
   replay->add_option("--scenario", replay_options.scenario, "a scenario JSON file (instead of --design and --seed)")
+      ->check(file_name())
       ->excludes(design_option)
       ->excludes(seed_option)
       ->excludes(profile_option);
@@ -317,19 +335,21 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
       "explore", "crash every named point the workload reaches (depth 1) and ordered pairs of them (depth 2)");
   explore->add_option("--design", explore_options.design, "the design")->required();
   explore->add_option("--commands", explore_options.commands, "commands in the workload")
-      ->check(CLI::Range(1U, 1'000U))
+      ->transform(decimal_in(1U, 1'000U))
       ->capture_default_str();
   explore->add_option("--depth", explore_options.depth, "1: every crash site; 2: also ordered pairs of sites")
-      ->check(CLI::Range(1U, 2U))
+      ->transform(decimal_in(1U, 2U))
       ->capture_default_str();
-  explore->add_option("--seed", explore_options.seed, "the seed of every run")->check(seed_validator());
+  explore->add_option("--seed", explore_options.seed, "the seed of every run")->transform(seed_validator());
   explore->add_option("--pairs-max", explore_options.pairs_max, "pairs tried at depth 2 (an even spread past it)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->transform(decimal_in(std::size_t{1}, std::size_t{10'000'000}))
       ->capture_default_str();
   explore->add_option("--hits-max", explore_options.hits_per_point_max, "crash sites per point (default: every hit)")
-      ->check(CLI::Range(1U, std::numeric_limits<std::uint32_t>::max()));
-  explore->add_option("--save-counterexamples", explore_options.save_counterexamples,
-                      "write each failure's scenario JSON into this existing folder");
+      ->transform(decimal_in(1U, std::numeric_limits<std::uint32_t>::max()));
+  explore
+      ->add_option("--save-counterexamples", explore_options.save_counterexamples,
+                   "write each failure's scenario JSON into this existing folder")
+      ->check(file_name());
 
   // An unknown subcommand gets a clearer message than the parser's.
   if (argc > 1 && argv[1][0] != '-') {
@@ -356,26 +376,29 @@ int run_cli(int argc, char** argv, const models::DesignRegistry& designs) {
     return exit_usage;
   }
 
-  try {
-    if (run->parsed()) return run_sweep(run_options, designs, command_line(argc, argv));
-    if (replay->parsed()) {
-      if (replay_options.scenario.empty() && (design_option->count() == 0 || seed_option->count() == 0))
-        throw UsageError("replay needs --design NAME and --seed S, or --scenario FILE");
-      return run_replay(replay_options, designs);
+  const auto run_command = [&]() -> int {
+    try {
+      if (run->parsed()) return run_sweep(run_options, designs, command_line(argc, argv));
+      if (replay->parsed()) {
+        if (replay_options.scenario.empty() && (design_option->count() == 0 || seed_option->count() == 0))
+          throw UsageError("replay needs --design NAME and --seed S, or --scenario FILE");
+        return run_replay(replay_options, designs);
+      }
+      if (list->parsed()) return run_list(designs);
+      if (merge->parsed()) return run_merge_command(merge_options);
+      if (hunt->parsed()) return run_hunt(hunt_options, designs, command_line(argc, argv));
+      if (explore->parsed()) return run_explore(explore_options, designs);
+      if (timeline->parsed()) return run_timeline(timeline_options, designs);
+    } catch (const UsageError& error) {
+      std::fprintf(stderr, "faultline: error: %s\n", error.what());
+      return exit_usage;
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "faultline: internal error: %s\n", error.what());
+      return exit_internal;
     }
-    if (list->parsed()) return run_list(designs);
-    if (merge->parsed()) return run_merge_command(merge_options);
-    if (hunt->parsed()) return run_hunt(hunt_options, designs, command_line(argc, argv));
-    if (explore->parsed()) return run_explore(explore_options, designs);
-    if (timeline->parsed()) return run_timeline(timeline_options, designs);
-  } catch (const UsageError& error) {
-    std::fprintf(stderr, "faultline: error: %s\n", error.what());
     return exit_usage;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "faultline: internal error: %s\n", error.what());
-    return exit_internal;
-  }
-  return exit_usage;
+  };
+  return after_printing(run_command());
 }
 
 }  // namespace faultline::app

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "faultline/properties/explore.h"
@@ -114,6 +115,10 @@ int run_explore(const ExploreCommandOptions& options, const models::DesignRegist
     return usage_error("--depth must be 1 (single crashes) or 2 (pairs of crashes), not " +
                        std::to_string(options.depth));
   if (!options.save_counterexamples.empty()) {
+    std::error_code error;
+    if (std::filesystem::exists(options.save_counterexamples, error) &&
+        !std::filesystem::is_directory(options.save_counterexamples, error))
+      return usage_error("--save-counterexamples " + options.save_counterexamples + " is not a folder");
     // The folder must exist and be writable; checked on a file name it would use.
     if (auto problem = reports::check_writable(counterexample_path(options.save_counterexamples, design->name(), 1)))
       return usage_error("--save-counterexamples: " + *problem);

@@ -10,6 +10,7 @@
 
 #include "faultline/properties/hunt.h"
 #include "faultline/reports/json_report.h"
+#include "faultline/sim/abandon.h"
 #include "interrupt.h"
 
 #ifndef FAULTLINE_VERSION
@@ -121,6 +122,10 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
     if (auto problem = reports::check_writable(options.json)) return usage_error(*problem);
   }
 
+  // Caught from before the first line, so whoever saw that line may signal safely.
+  const InterruptRequests interrupt;
+  // A signal abandons the searches in flight after a short grace: they are not reported.
+  const sim::AbandonScope abandon_on_interrupt(&interrupt.abandon_flag());
   std::printf(
       "faultline hunt: %u searches per design, each up to %llu seeds (search s sweeps seeds s*%llu+1, s*%llu+2, "
       "...), %u commands each, fault profile %s%s\n\n",
@@ -133,7 +138,6 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
   std::printf("%s\n", header_row(design_width).c_str());
   std::fflush(stdout);
 
-  const InterruptRequests interrupt;
   std::vector<properties::HuntResult> results;
   bool interrupted = false;
   for (const models::Design* design : designs) {
@@ -155,27 +159,6 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
     results.push_back(std::move(result));
   }
 
-  bool held = true;
-  std::printf("\n");
-  for (const auto& result : results) {
-    switch (result.verdict()) {
-      case properties::HuntVerdict::holds:
-      case properties::HuntVerdict::caught:
-        break;
-      case properties::HuntVerdict::violated:
-        held = false;
-        std::printf("%s: claimed invariant %s violated (%u of %zu searches found a violation)\n", result.design.c_str(),
-                    result.shrunk->invariant.c_str(), result.searches_found(), result.searches.size());
-        break;
-      case properties::HuntVerdict::not_caught:
-        held = false;
-        std::printf("%s: positive control not caught: %u of %zu searches found %s within %llu seeds\n",
-                    result.design.c_str(), result.searches_found(), result.searches.size(),
-                    result.expected_violation.c_str(), static_cast<unsigned long long>(result.seeds_max));
-        break;
-    }
-  }
-
   if (!options.json.empty()) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& result : results) rows.push_back(to_json(result));
@@ -191,10 +174,38 @@ int run_hunt_command(const HuntCommandOptions& options, const std::vector<const 
         {"interrupted", interrupted},
         {"designs", rows},
     };
+    // Written before the verdicts are printed: a closed stdout must not cost the table.
     if (auto problem = reports::write_file_atomically(options.json, table.dump(2) + "\n")) return usage_error(*problem);
+  }
+  bool held = true;
+  std::printf("\n");
+  for (const auto& result : results) {
+    switch (result.verdict()) {
+      case properties::HuntVerdict::holds:
+      case properties::HuntVerdict::caught:
+        break;
+      case properties::HuntVerdict::violated: {
+        held = false;
+        // The first failing search names the invariant (a hunt stopped before shrinking has
+        // no shrunk counterexample).
+        const auto failing = std::find_if(result.searches.begin(), result.searches.end(),
+                                          [](const properties::HuntSearch& search) { return search.failing_seed; });
+        std::printf("%s: claimed invariant %s violated (%u of %zu searches found a violation)\n", result.design.c_str(),
+                    failing->invariant.c_str(), result.searches_found(), result.searches.size());
+        break;
+      }
+      case properties::HuntVerdict::not_caught:
+        held = false;
+        std::printf("%s: positive control not caught: %u of %zu searches found %s within %llu seeds\n",
+                    result.design.c_str(), result.searches_found(), result.searches.size(),
+                    result.expected_violation.c_str(), static_cast<unsigned long long>(result.seeds_max));
+        break;
+    }
+  }
+
+  if (!options.json.empty())
     std::printf("table: %s (with each shrunk scenario, for `faultline replay --scenario FILE`)\n",
                 options.json.c_str());
-  }
   if (interrupted)
     std::printf("interrupted by %s: the table holds the searches that finished\n", interrupt.signal_name());
   return held && !interrupted ? exit_ok : exit_expectation_failed;

@@ -4,6 +4,8 @@
 
 #include <cassert>
 
+#include "faultline/reports/output_file.h"
+
 namespace faultline::app {
 namespace {
 
@@ -37,9 +39,23 @@ InterruptRequests::InterruptRequests() {
   sigaction(SIGTERM, nullptr, &previous_terminate_);
   if (previous_interrupt_.sa_handler != SIG_IGN) sigaction(SIGINT, &action, nullptr);
   if (previous_terminate_.sa_handler != SIG_IGN) sigaction(SIGTERM, &action, nullptr);
+  // Wall time is right here: this is the process's stop, outside the simulated world.
+  // The watcher starts with the interrupt signals blocked and keeps them so, so they are
+  // always delivered to the threads that do the work: a second Ctrl-C held back while a
+  // report is written (reports::SignalsHeld) must not end the process through this one.
+  const reports::SignalsHeld held_in_the_watcher;
+  watcher_ = std::thread([this] {
+    constexpr auto poll_interval = std::chrono::milliseconds(20);
+    while (!done_.load() && !interrupt_requested.load()) std::this_thread::sleep_for(poll_interval);
+    const auto abandon_at = std::chrono::steady_clock::now() + abandon_grace;
+    while (!done_.load() && std::chrono::steady_clock::now() < abandon_at) std::this_thread::sleep_for(poll_interval);
+    if (!done_.load()) abandon_.store(true);
+  });
 }
 
 InterruptRequests::~InterruptRequests() {
+  done_.store(true);
+  watcher_.join();
   sigaction(SIGINT, &previous_interrupt_, nullptr);
   sigaction(SIGTERM, &previous_terminate_, nullptr);
   handlers_installed.store(false);

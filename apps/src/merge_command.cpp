@@ -5,13 +5,9 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "command_files.h"
 #include "faultline/reports/json_report.h"
 #include "faultline/reports/merge.h"
 #include "faultline/reports/report_reader.h"
@@ -24,37 +20,20 @@ constexpr int exit_ok = 0;
 constexpr int exit_expectation_failed = 1;
 constexpr int exit_usage = 2;
 
-// Reports are a few megabytes at most; a larger file is not one of ours.
-constexpr std::uintmax_t report_bytes_max = std::uintmax_t{1} << 30;
-
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "faultline: error: %s\n", message.c_str());
   return exit_usage;
-}
-
-// The file's contents, or an error line.
-std::optional<std::string> read_report_file(const std::string& path, std::string& contents) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) return "cannot read shard report " + path + ": it is a directory";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "cannot read shard report " + path + ": " + std::strerror(errno);
-  const auto size = std::filesystem::file_size(path, error);
-  if (!error && size > report_bytes_max) return "shard report " + path + " is larger than 1 GiB: not a report";
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return "cannot read shard report " + path;
-  contents = text.str();
-  return std::nullopt;
 }
 
 }  // namespace
 
 int run_merge_command(const MergeCommandOptions& options) {
   if (auto problem = reports::check_writable(options.out)) return usage_error(*problem);
+  if (auto problem = output_is_an_input("the merged report", options.out, options.shards)) return usage_error(*problem);
   std::vector<reports::ShardReport> shards;
   for (const auto& path : options.shards) {
     std::string contents;
-    if (auto problem = read_report_file(path, contents)) return usage_error(*problem);
+    if (auto problem = read_input_file(path, "shard report", report_bytes_max, contents)) return usage_error(*problem);
     try {
       shards.push_back(reports::ShardReport{.path = path, .report = reports::report_from_json(contents)});
     } catch (const reports::ReportError& error) {
@@ -68,6 +47,9 @@ int run_merge_command(const MergeCommandOptions& options) {
     return usage_error(error.what());
   }
 
+  // Written before anything is printed: a closed stdout must not cost the merged report.
+  if (auto problem = reports::write_file_atomically(options.out, reports::to_json(merged).dump(2) + "\n"))
+    return usage_error(*problem);
   const results::Shard& sweep = *shards.front().report.shard;
   std::printf("faultline merge: %llu shards of seeds %llu..%llu into %s\n",
               static_cast<unsigned long long>(sweep.count), static_cast<unsigned long long>(sweep.sweep_seed_first),
@@ -77,8 +59,6 @@ int run_merge_command(const MergeCommandOptions& options) {
   std::printf("\n%s\n", reports::summary_table(merged.results).c_str());
   std::printf("%s\n", reports::delivery_summary(merged.results).c_str());
   for (const auto& note : notes) std::printf("%s\n", note.c_str());
-  if (auto problem = reports::write_file_atomically(options.out, reports::to_json(merged).dump(2) + "\n"))
-    return usage_error(*problem);
   std::printf("\nreport: %s\n", options.out.c_str());
   return held ? exit_ok : exit_expectation_failed;
 }

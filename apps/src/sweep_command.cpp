@@ -5,14 +5,15 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 
+#include "decimal_option.h"
 #include "faultline/properties/runner.h"
 #include "faultline/reports/json_report.h"
 #include "faultline/reports/merge.h"
+#include "faultline/sim/abandon.h"
 #include "faultline/sim/trace.h"
 #include "interrupt.h"
 #include "progress.h"
@@ -38,18 +39,12 @@ int usage_error(const std::string& message) {
   return exit_usage;
 }
 
-std::optional<std::uint64_t> parse_number(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || stop != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 // Parses --shard "I/N" for a sweep of `seeds` seeds; returns an error line, or nothing.
 std::optional<std::string> parse_shard(const std::string& text, std::uint64_t seeds, results::Shard& shard) {
   const auto slash = text.find('/');
-  const auto index = slash == std::string::npos ? std::nullopt : parse_number(std::string_view(text).substr(0, slash));
-  const auto count = slash == std::string::npos ? std::nullopt : parse_number(std::string_view(text).substr(slash + 1));
+  const auto index = slash == std::string::npos ? std::nullopt : parse_decimal(std::string_view(text).substr(0, slash));
+  const auto count =
+      slash == std::string::npos ? std::nullopt : parse_decimal(std::string_view(text).substr(slash + 1));
   if (!index || !count || *count == 0 || *index == 0 || *index > *count)
     return "--shard '" + text + "' is not I/N with 1 <= I <= N (e.g. --shard 2/4)";
   if (*count > seeds)
@@ -107,12 +102,15 @@ int run_sweep_command(const SweepCommandOptions& options, const std::vector<cons
   if (shard)
     what = fmt::format("shard {}/{}: {} of {} seeds ({}..{})", shard->index, shard->count, what, options.seeds,
                        shard->sweep_seed_first, shard->sweep_seed_last);
+  // Caught from before the first line, so whoever saw that line may signal safely.
+  const InterruptRequests interrupt;
+  // A signal abandons the runs in flight after a short grace: they are not reported.
+  const sim::AbandonScope abandon_on_interrupt(&interrupt.abandon_flag());
   std::printf("faultline run: %s, %u commands each, fault profile %s%s\n", what.c_str(), options.commands,
               options.profile.c_str(), options.jobs > 1 ? fmt::format(", {} jobs", options.jobs).c_str() : "");
   std::fflush(stdout);
 
   results::Report report{.version = FAULTLINE_VERSION, .command = invocation, .shard = shard};
-  const InterruptRequests interrupt;
   ProgressLine progress(seeds.count * designs.size());
   std::uint64_t runs_before = 0;
   std::uint64_t failing_before = 0;
@@ -160,6 +158,10 @@ int run_sweep_command(const SweepCommandOptions& options, const std::vector<cons
   const std::uint64_t total_runs = seeds.count * designs.size();
   report.interrupted = runs_before < total_runs;
 
+  // The report is written before anything more is printed: a reader that closed stdout
+  // early (`| head -1`) must not cost the sweep its report.
+  if (auto problem = reports::write_file_atomically(options.report, reports::to_json(report).dump(2) + "\n"))
+    return usage_error(*problem);
   std::vector<std::string> notes;
   const bool held = judge_expectations(report.results, notes);
   std::printf("\n%s\n", reports::summary_table(report.results).c_str());
@@ -168,8 +170,6 @@ int run_sweep_command(const SweepCommandOptions& options, const std::vector<cons
   if (options.check_determinism && !report.interrupted)
     std::printf("determinism: reran %llu seeds; each gave the trace hash of its first run\n",
                 static_cast<unsigned long long>(reruns));
-  if (auto problem = reports::write_file_atomically(options.report, reports::to_json(report).dump(2) + "\n"))
-    return usage_error(*problem);
   if (report.interrupted)
     std::printf("\ninterrupted by %s: %llu of %llu runs finished; the report holds those runs\n",
                 interrupt.signal_name(), static_cast<unsigned long long>(runs_before),

@@ -8,13 +8,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
-#include <fstream>
+#include <limits>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
+#include "command_files.h"
+#include "decimal_option.h"
 #include "faultline/properties/runner.h"
 #include "faultline/properties/scenario_json.h"
 #include "faultline/reports/json_report.h"
@@ -32,26 +32,11 @@ class TimelineUsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-CLI::Validator seed_validator() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        std::uint64_t value = 0;
-        const auto* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (text.empty() || error != std::errc() || stop != end)
-          return "'" + text + "' is not a seed (an integer from 0 to 18446744073709551615)";
-        return {};
-      },
-      "SEED");
-}
-
 std::string read_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TimelineUsageError("cannot read scenario file " + path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) throw TimelineUsageError("cannot read scenario file " + path);
-  return contents.str();
+  std::string contents;
+  if (auto problem = read_input_file(path, "scenario file", scenario_bytes_max, contents))
+    throw TimelineUsageError(*problem);
+  return contents;
 }
 
 const models::Design& find_design(const models::DesignRegistry& designs, const std::string& name) {
@@ -183,6 +168,9 @@ reports::TimelineInput timeline_input(const models::Scenario& scenario, const mo
 
 int render(const TimelineOptions& options, const models::DesignRegistry& designs) {
   if (options.out.empty()) throw TimelineUsageError("timeline needs --out FILE.html");
+  if (!options.scenario.empty()) {
+    if (auto problem = output_is_an_input("--out", options.out, {options.scenario})) throw TimelineUsageError(*problem);
+  }
   const models::Scenario scenario = scenario_of(options, designs);
   const models::Design& design = find_design(designs, scenario.design);
   if (auto problem = reports::check_writable(options.out)) throw TimelineUsageError(*problem);
@@ -208,17 +196,19 @@ CLI::App* add_timeline_command(CLI::App& app, TimelineOptions& options) {
   auto* timeline =
       app.add_subcommand("timeline", "render one run (a counterexample) as a self-contained HTML space-time diagram");
   auto* design_option = timeline->add_option("--design", options.design, "the design");
-  auto* seed_option = timeline->add_option("--seed", options.seed, "the seed")->check(seed_validator());
+  auto* seed_option = timeline->add_option("--seed", options.seed, "the seed")
+                          ->transform(decimal_in(0, std::numeric_limits<std::uint64_t>::max()));
   options.seed_option = seed_option;
   timeline->add_option("--commands", options.commands, "commands in the run")
-      ->check(CLI::Range(1U, 1'000'000U))
+      ->transform(decimal_in(1, 1'000'000))
       ->capture_default_str();
   auto* profile_option = timeline->add_option("--profile", options.profile, "the fault profile");
   timeline->add_option("--scenario", options.scenario, "a scenario JSON file (instead of --design and --seed)")
+      ->check(file_name())
       ->excludes(design_option)
       ->excludes(seed_option)
       ->excludes(profile_option);
-  timeline->add_option("--out", options.out, "where to write the HTML page")->required();
+  timeline->add_option("--out", options.out, "where to write the HTML page")->required()->check(file_name());
   return timeline;
 }
 

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "faultline/sim/abandon.h"
+
 namespace faultline::properties::detail {
 
 // Finished runs that wait for an earlier seed to be folded, per thread: a slow seed holds
@@ -26,6 +28,11 @@ constexpr std::uint64_t verdicts_waiting_per_job_max = 64;
 // time. Once `stop` reads true no new index is taken; every index taken is finished and
 // folded, so the indices folded are always a prefix. Returns how many were folded. An
 // exception from `work` or `fold` stops the other threads and is rethrown here.
+//
+// The calling thread's abandon flag (sim/abandon.h) holds in every thread that runs
+// work. Once it reads true no new index is taken either; a run abandoned on it
+// (sim::RunAbandoned) is not folded, nor is any index after it: the indices folded are
+// still a prefix.
 template <typename Result, typename Work, typename Fold>
 std::uint64_t for_each_in_order(std::uint64_t count, std::size_t jobs, const std::atomic<bool>* stop, Work work,
                                 Fold fold) {
@@ -37,9 +44,14 @@ std::uint64_t for_each_in_order(std::uint64_t count, std::size_t jobs, const std
   std::uint64_t next_to_fold = 0;
   std::map<std::uint64_t, Result> finished;  // finished but not yet folded, by index
   std::exception_ptr failure;
+  bool abandoned = false;
+  const std::atomic<bool>* abandon = sim::abandon_flag();
 
-  const auto stopped = [&] { return stop != nullptr && stop->load(); };
+  const auto stopped = [&] {
+    return abandoned || (stop != nullptr && stop->load()) || (abandon != nullptr && abandon->load());
+  };
   const auto worker = [&] {
+    const sim::AbandonScope abandon_here(abandon);
     for (;;) {
       std::uint64_t index = 0;
       {
@@ -59,6 +71,9 @@ std::uint64_t for_each_in_order(std::uint64_t count, std::size_t jobs, const std
           fold(node.key(), std::move(node.mapped()));
           ++next_to_fold;
         }
+      } catch (const sim::RunAbandoned&) {
+        std::lock_guard lock(mutex);
+        abandoned = true;
       } catch (...) {
         std::lock_guard lock(mutex);
         if (failure == nullptr) failure = std::current_exception();
@@ -79,6 +94,11 @@ std::uint64_t for_each_in_order(std::uint64_t count, std::size_t jobs, const std
   for (auto& helper : helpers) helper.join();
 
   if (failure != nullptr) std::rethrow_exception(failure);
+  if (abandoned) {
+    // What finished after the abandoned index waits for it forever: it is dropped.
+    assert(next_to_fold < next_to_take && "an abandoned index is never folded");
+    return next_to_fold;
+  }
   assert(finished.empty() && "every index taken is folded");
   assert(next_to_fold == next_to_take);
   return next_to_fold;

@@ -8,6 +8,7 @@
 #include "faultline/properties/runner.h"
 #include "faultline/properties/scenario_json.h"
 #include "faultline/properties/shrink.h"
+#include "faultline/sim/abandon.h"
 #include "faultline/sim/faults.h"
 #include "for_each_in_order.h"
 
@@ -142,7 +143,14 @@ HuntResult hunt(const models::Design& design, const HuntOptions& options) {
   // After a stop, the shrinking is skipped too: whoever stopped the hunt wants it over.
   if (first_failing != result.searches.end() && !stopped()) {
     const models::Scenario failing = scenario_of(*first_failing->failing_seed);
-    const ShrinkOutcome outcome = shrink_scenario(failing, design, first_failing->invariant);
+    ShrinkOutcome outcome;
+    try {
+      outcome = shrink_scenario(failing, design, first_failing->invariant);
+    } catch (const sim::RunAbandoned&) {
+      // A stop request arrived while shrinking (sim/abandon.h): no shrunk counterexample.
+      result.interrupted = true;
+      return result;
+    }
     result.shrunk = ShrunkCounterexample{.seed = failing.seed,
                                          .invariant = first_failing->invariant,
                                          .commands_before = failing.workload.commands,

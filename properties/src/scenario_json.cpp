@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "faultline/models/world.h"
+#include "faultline/reports/strict_json.h"
 
 namespace faultline::properties {
 namespace {
@@ -35,9 +35,21 @@ json fault_to_json(const sim::Fault& fault) {
   throw ScenarioError(message);
 }
 
-// User text quoted in a message, escaped as JSON so the message stays on one line.
+// User text quoted in a message, escaped as JSON so the message stays on one line, and
+// cut short so a long string cannot flood the terminal.
 std::string json_quoted(const std::string& text) {
-  return json(text).dump();
+  constexpr std::size_t quoted_bytes_max = 48;
+  const bool cut = text.size() > quoted_bytes_max;
+  return json(cut ? text.substr(0, quoted_bytes_max) : text).dump(-1, ' ', false, json::error_handler_t::replace) +
+         (cut ? "..." : "");
+}
+
+// True when `text` has a control character (a terminal escape, a line break), which no
+// design or profile name has and which would reach the terminal as is when printed.
+bool has_control_character(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f;
+  });
 }
 
 void expect_only(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
@@ -76,6 +88,12 @@ std::string read_node(const json& object, const char* key, const std::string& wh
 }
 
 constexpr std::int64_t time_max_us = std::int64_t{1} << 50;
+
+// What a scenario can hold: no array or object longer than the longest fault plan, no
+// string longer than a name or a point could sensibly be, nothing nested deeper than a
+// fault's node group (depth 4) with room to spare.
+constexpr reports::StrictJsonLimits scenario_json_limits{
+    .nesting_max = 16, .entries_max = 10'000, .string_bytes_max = 4'096};
 
 sim::Fault fault_from_json(const json& object, const std::string& where, const std::vector<std::string>& nodes) {
   expect_only(object, where,
@@ -128,6 +146,8 @@ sim::Fault fault_from_json(const json& object, const std::string& where, const s
       fault.point.empty() && fault.kind != sim::FaultKind::partition && fault.kind != sim::FaultKind::heal;
   if (needs_node && fault.node.empty()) fail(where + ": a " + kind_name + " fault needs \"node\"");
   if (fault.kind == sim::FaultKind::one_way && fault.peer.empty()) fail(where + ": a one-way fault needs \"peer\"");
+  if (fault.kind == sim::FaultKind::one_way && fault.peer == fault.node)
+    fail(where + ": a one-way fault cuts " + json_quoted(fault.node) + " from another node, not from itself");
   if (fault.kind == sim::FaultKind::partition && fault.group.empty())
     fail(where + ": a partition fault needs \"group\"");
   if (fault.kind == sim::FaultKind::clock_skew && !object.contains("skew_us"))
@@ -287,38 +307,36 @@ std::string scenario_to_json(const models::Scenario& scenario) {
 }
 
 models::Scenario scenario_from_json(std::string_view text, const models::DesignRegistry* designs) {
+  // Strict reading in linear time (reports/strict_json.h): a key given twice in one
+  // object is an error, not "the last one wins", and the limits below are applied while
+  // parsing, so an oversized document is refused before it is built.
   json document;
-  // Strict reading: a key given twice in one object is an error, not "the last one wins".
-  std::vector<std::set<std::string>> keys_seen;
-  std::string duplicate;
-  const json::parser_callback_t reject_duplicates = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
-    if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
-    if (event == json::parse_event_t::key && !keys_seen.empty() &&
-        !keys_seen.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  if (text.find('\0') != std::string_view::npos) fail("not valid JSON: the file contains a NUL byte");
   try {
-    document = json::parse(text, reject_duplicates);
-  } catch (const json::exception& error) {
-    // nlohmann's message names the byte offset; keep just that part.
-    std::string message = error.what();
-    const auto colon = message.find("parse error");
-    fail("not valid JSON: " + (colon == std::string::npos ? message : message.substr(colon)));
+    document = reports::parse_json_strictly(text, "scenario", scenario_json_limits);
+  } catch (const reports::StrictJsonError& error) {
+    fail(error.what());
   }
-  if (!duplicate.empty()) fail("the key " + json_quoted(duplicate) + " appears twice in one object");
   try {
     expect_only(document, "scenario",
                 {"design", "seed", "profile", "workload", "settings", "liveness_bound_us", "faults"});
     models::Scenario scenario;
     if (!document.contains("design")) fail("scenario has no \"design\"");
     scenario.design = read_string(document, "design", "scenario");
+    if (scenario.design.empty() || has_control_character(scenario.design))
+      fail("scenario.design " + json_quoted(scenario.design) + " is not a design name");
     if (!document.contains("seed")) fail("scenario has no \"seed\"");
     if (!document.at("seed").is_number_unsigned()) fail("scenario.seed must be a non-negative integer");
     scenario.seed = document.at("seed").get<std::uint64_t>();
     scenario.profile = document.contains("profile") ? read_string(document, "profile", "scenario") : "";
+    // The profile only labels the plan (the faults are listed), but it is printed and
+    // put into replay commands: it must be one of the fault profiles, or empty for a
+    // hand-written plan.
+    if (!scenario.profile.empty() && sim::find_fault_profile(scenario.profile) == nullptr) {
+      std::string known;
+      for (const auto& profile : sim::fault_profiles()) known += (known.empty() ? "" : ", ") + profile.name;
+      fail("scenario.profile " + json_quoted(scenario.profile) + " is not a fault profile (known: " + known +
+           ", or \"\" for a hand-written plan)");
+    }
     if (document.contains("workload")) {
       const auto& workload = document.at("workload");
       expect_only(workload, "scenario.workload",
@@ -351,7 +369,6 @@ models::Scenario scenario_from_json(std::string_view text, const models::DesignR
     if (document.contains("faults")) {
       const auto& faults = document.at("faults");
       if (!faults.is_array()) fail("scenario.faults must be an array");
-      if (faults.size() > 10'000) fail("scenario.faults has more than 10000 entries");
       for (std::size_t index = 0; index < faults.size(); ++index)
         scenario.plan.faults.push_back(
             fault_from_json(faults[index], "scenario.faults[" + std::to_string(index) + "]", nodes));

@@ -94,7 +94,7 @@ SweepOutcome sweep_checked(const models::Design& design, const SweepOptions& opt
   // the fold stays cheap; they are written up even when the sweep was stopped, since the
   // report of the runs that finished lists them.
   result.counterexamples.resize(chosen.size());
-  for_each_in_order<results::Counterexample>(
+  const std::uint64_t written = for_each_in_order<results::Counterexample>(
       chosen.size(), options.jobs, nullptr,
       [&](std::uint64_t index) {
         const ChosenExample& example = chosen[index];
@@ -114,6 +114,8 @@ SweepOutcome sweep_checked(const models::Design& design, const SweepOptions& opt
       [&](std::uint64_t index, results::Counterexample example) {
         result.counterexamples[index] = std::move(example);
       });
+  // A write-up abandoned on a stop request (sim/abandon.h) drops it and the ones after it.
+  result.counterexamples.resize(written);
 
   // The determinism check: the sampled seeds run again, on whichever thread takes them.
   outcome.reruns = for_each_in_order<std::uint64_t>(

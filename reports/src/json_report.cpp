@@ -1,16 +1,11 @@
-// Report rendering and atomic files.
+// Report rendering: the JSON document and the summary lines.
 #include "faultline/reports/json_report.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 
 namespace faultline::reports {
 
@@ -148,41 +143,6 @@ json to_json(const results::Report& report) {
         {"counterexamples_per_invariant", report.shard->counterexamples_per_invariant}};
   }
   return out;
-}
-
-std::optional<std::string> check_writable(const std::string& path) {
-  if (path.empty()) return "the report path is empty";
-  namespace fs = std::filesystem;
-  std::error_code error;
-  if (fs::is_directory(path, error)) return "cannot write " + path + ": it is a directory";
-  const fs::path parent = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
-  if (!fs::is_directory(parent, error))
-    return "cannot write " + path + ": folder " + parent.string() + " does not exist";
-  if (::access(parent.c_str(), W_OK) != 0) return "cannot write " + path + ": " + std::strerror(errno);
-  if (fs::exists(path, error) && ::access(path.c_str(), W_OK) != 0)
-    return "cannot write " + path + ": " + std::strerror(errno);
-  return std::nullopt;
-}
-
-std::optional<std::string> write_file_atomically(const std::string& path, const std::string& contents) {
-  if (auto problem = check_writable(path)) return problem;
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) return "cannot write " + path + ": " + std::strerror(errno);
-    out << contents;
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      return "cannot write " + path + ": write failed";
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    return "cannot write " + path + ": " + reason;
-  }
-  return std::nullopt;
 }
 
 namespace {

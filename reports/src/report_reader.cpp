@@ -6,20 +6,22 @@
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "faultline/reports/json_report.h"
+#include "faultline/reports/strict_json.h"
 
 namespace faultline::reports {
 namespace {
 
 using nlohmann::json;
 
-// Reports that a real report never nests deeper than this (a fault's node group sits at
-// depth 8); deeper input is refused while parsing, before anything recurses over it.
-constexpr std::size_t nesting_max = 32;
+// What a report can hold, applied while parsing (strict_json.h), so that nothing
+// oversized is built or walked: a real report never nests deeper than 8 (a fault's node
+// group), and its longest arrays are fault plans (10,000 faults at most) and lag buckets.
+constexpr StrictJsonLimits report_json_limits{
+    .nesting_max = 32, .entries_max = 1'000'000, .string_bytes_max = std::size_t{1} << 26};
 // Input text quoted in an error line is cut to this many bytes.
 constexpr std::size_t quoted_bytes_max = 48;
 
@@ -227,6 +229,27 @@ results::WorkloadFigures read_workload(const json& value, const std::string& whe
   return figures;
 }
 
+// The totals of a result go with the runs that violated their invariant: a run with a
+// lost event violates L and a run that violates L lost at least one (likewise phantoms
+// and P, duplicate deliveries and the runs with duplicates), and a late event violates E.
+void expect_consistent_totals(const results::DesignResult& result, const std::string& where) {
+  const auto runs_violating = [&](const char* id) {
+    const auto found = result.violations.find(id);
+    return found == result.violations.end() ? std::uint64_t{0} : found->second;
+  };
+  const auto expect_same_runs = [&](std::uint64_t total, const std::string& key, std::uint64_t runs,
+                                    const std::string& runs_meaning) {
+    if ((total == 0) != (runs == 0) || total < runs)
+      fail(at(where, key) + " is " + std::to_string(total) + ", but " + std::to_string(runs) + " runs " + runs_meaning);
+  };
+  expect_same_runs(result.lost_events, "lost_events", runs_violating("L"), "violated L");
+  expect_same_runs(result.phantom_events, "phantom_events", runs_violating("P"), "violated P");
+  expect_same_runs(result.duplicate_deliveries, "duplicates.duplicate_deliveries", result.runs_with_duplicates,
+                   "had duplicates");
+  if (result.late_events > 0 && runs_violating("E") == 0)
+    fail(at(where, "late_events") + " is " + std::to_string(result.late_events) + ", but no run violated E");
+}
+
 results::DesignResult read_design_result(const json& value, const std::string& where) {
   expect_keys(value, where,
               {"design", "profile", "commands", "runs", "seeds", "claimed", "expected_violation", "violations", "rates",
@@ -298,6 +321,7 @@ results::DesignResult read_design_result(const json& value, const std::string& w
   result.lost_events = read_count(value, "lost_events", where);
   result.late_events = read_count(value, "late_events", where);
   result.phantom_events = read_count(value, "phantom_events", where);
+  expect_consistent_totals(result, where);
   result.workload = read_workload(value, where);
 
   const json& coverage = value.at("point_coverage");
@@ -360,31 +384,11 @@ results::Shard read_shard(const json& value, const std::string& where) {
 }
 
 json parse_strictly(std::string_view text) {
-  if (text.find('\0') != std::string_view::npos) fail("not valid JSON: the file contains a NUL byte");
-  // A key given twice in one object is an error, not "the last one wins".
-  std::vector<std::set<std::string>> keys_seen;
-  std::string duplicate;
-  const json::parser_callback_t reject_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (static_cast<std::size_t>(depth) > nesting_max)
-      fail("the JSON nests deeper than " + std::to_string(nesting_max) + " levels: not a report");
-    if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
-    if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
-    if (event == json::parse_event_t::key && !keys_seen.empty() &&
-        !keys_seen.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json document;
   try {
-    document = json::parse(text, reject_duplicates);
-  } catch (const json::exception& error) {
-    // nlohmann's message names the byte offset; keep just that part.
-    const std::string message = error.what();
-    const auto found = message.find("parse error");
-    fail("not valid JSON: " + (found == std::string::npos ? message : message.substr(found)));
+    return parse_json_strictly(text, "report", report_json_limits);
+  } catch (const StrictJsonError& error) {
+    fail(error.what());
   }
-  if (!duplicate.empty()) fail("the key " + in_quotes(duplicate) + " appears twice in one object");
-  return document;
 }
 
 }  // namespace

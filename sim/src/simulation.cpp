@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "faultline/sim/abandon.h"
+
 namespace faultline::sim {
 namespace {
 
@@ -132,7 +134,13 @@ void Simulation::rethrow_failure() {
 }
 
 void Simulation::run_until(Instant deadline) {
-  while (!queue_.empty() && queue_.next_time() <= deadline) step();
+  // Checked before every event, so a stop request ends even a run whose events are slow
+  // (sim/abandon.h); a relaxed load of a flag that is written once costs next to nothing.
+  const std::atomic<bool>* abandon = abandon_flag();
+  while (!queue_.empty() && queue_.next_time() <= deadline) {
+    if (abandon != nullptr && abandon->load(std::memory_order_relaxed)) throw RunAbandoned();
+    step();
+  }
   if (now_ < deadline) now_ = deadline;
 }
 

@@ -744,34 +744,40 @@ def check_bad_merge(context, case):
            f"{sorted(set(after) ^ set(before)) or 'changed contents'}")
 
 
+def run_and_signal(context, args, folder, signal_number, seconds):
+    """Starts the command, waits for its first line (printed once its signal handlers are
+    in place, before the first run), lets it work `seconds` more, sends `signal_number`
+    and waits up to 30 s for it to end; returns (process, stdout, stderr) as text."""
+    import time
+    process = subprocess.Popen([context.faultline] + args, cwd=folder, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    name = f"signal {signal_number}"
+    try:
+        first_line = process.stdout.readline().decode("utf-8", errors="replace")
+        expect(first_line.startswith("faultline run:"), f"`{shown(args)}` began with {first_line!r}")
+        time.sleep(seconds)
+        expect(process.poll() is None, f"`{shown(args)}` ended within {seconds} s, before it could be signalled")
+        process.send_signal(signal_number)
+        rest, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise Failure(f"`{shown(args)}` did not stop within 30 s of {name}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return process, first_line + rest.decode("utf-8", errors="replace"), stderr.decode("utf-8", errors="replace")
+
+
 def case_sigint_writes_a_valid_interrupted_report(context):
     import signal
-    import time
     validator = schema_validator(context)
     seeds = 100_000
     args = ["run", "--design", "outbox-polling", "--seeds", str(seeds), "--commands", "200", "--jobs", "2",
             "--report", "out.json"]
     with tempfile.TemporaryDirectory(prefix="faultline-cli-") as folder:
-        process = subprocess.Popen([context.faultline] + args, cwd=folder, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
-        try:
-            # The first line is printed before the first run starts; then let it sweep a while.
-            first_line = process.stdout.readline().decode("utf-8", errors="replace")
-            expect(first_line.startswith("faultline run:"), f"`{shown(args)}` began with {first_line!r}")
-            time.sleep(1.0)
-            expect(process.poll() is None, f"`{shown(args)}` ended within a second, before it could be interrupted")
-            process.send_signal(signal.SIGINT)
-            rest, stderr = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise Failure(f"`{shown(args)}` did not stop within 30 s of SIGINT")
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-        stdout = first_line + rest.decode("utf-8", errors="replace")
-        stderr = stderr.decode("utf-8", errors="replace")
+        process, stdout, stderr = run_and_signal(context, args, folder, signal.SIGINT, 1.0)
         expect(process.returncode == 1, f"`{shown(args)}` exited {process.returncode} after SIGINT, expected 1\n"
                f"stdout:\n{stdout}\nstderr:\n{stderr}")
         expect(re.search(r"^interrupted by SIGINT: \d+ of 100000 runs finished", stdout, re.MULTILINE),
@@ -1003,16 +1009,18 @@ CASES.update(EXPLORE_CASES)
 CASES.update(HUNT_CASES)
 
 
-def main(argv):
+def main(argv, cases=None):
+    """Runs one case of `cases` (this script's own by default) as argv says."""
+    cases = CASES if cases is None else cases
     if argv[1:] == ["--list"]:
-        print("\n".join(CASES))
+        print("\n".join(cases))
         return 0
-    if len(argv) != 4 or argv[3] not in CASES:
+    if len(argv) != 4 or argv[3] not in cases:
         print(f"usage: {argv[0]} --list | {argv[0]} FAULTLINE SCHEMA CASE", file=sys.stderr)
         return 2
     faultline, schema, name = argv[1:]
     try:
-        CASES[name](Context(os.path.abspath(faultline), os.path.abspath(schema)))
+        cases[name](Context(os.path.abspath(faultline), os.path.abspath(schema)))
     except Skip as reason:
         print(f"SKIPPED {name}: {reason}")
         return SKIPPED

@@ -1,20 +1,15 @@
 // Checks the reports layer on hand-built results: the JSON carries its schema version,
 // writes its keys in one sorted order, keeps the wall-clock engine figures out of the
-// deterministic results and names each verdict; files are written atomically (the new
-// contents or the old, never a half file or a stray temporary) and a bad path is one
-// line of explanation; the summary table names every design. Method: build results by
-// hand, render them, and read the text back the way a user or a script would.
+// deterministic results and names each verdict; the summary table names every design.
+// Method: build results by hand, render them, and read the text back the way a user or
+// a script would.
 #include "faultline/reports/json_report.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -26,41 +21,6 @@
 
 namespace faultline::reports {
 namespace {
-
-namespace fs = std::filesystem;
-
-// A fresh folder under the system's temporary folder, removed with everything in it.
-class TemporaryFolder {
- public:
-  TemporaryFolder() {
-    std::string pattern = (fs::temp_directory_path() / "faultline-report-test-XXXXXX").string();
-    const char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr) << "cannot create a temporary folder from " << pattern;
-    path_ = pattern;
-  }
-  ~TemporaryFolder() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TemporaryFolder(const TemporaryFolder&) = delete;
-  TemporaryFolder& operator=(const TemporaryFolder&) = delete;
-
-  const fs::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::set<std::string> entries() const {
-    std::set<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path_)) names.insert(entry.path().filename().string());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 results::DesignResult outbox_result() {
   results::DesignResult result;
@@ -307,67 +267,6 @@ TEST(ToJson, WritesNullForAScenarioThatIsNotJson) {
   result.counterexamples[0].scenario_json = "{\"design\": ";
   const nlohmann::json example = to_json(result)["counterexamples"][0];
   EXPECT_TRUE(example["scenario"].is_null()) << example.dump();
-}
-
-TEST(WriteFileAtomically, WritesTheContents) {
-  TemporaryFolder folder;
-  const std::string path = folder.file("report.json");
-  const auto problem = write_file_atomically(path, "{\"a\": 1}\n");
-  ASSERT_FALSE(problem.has_value()) << *problem;
-  EXPECT_EQ(read_text(path), "{\"a\": 1}\n");
-}
-
-TEST(WriteFileAtomically, ReplacesAnExistingFile) {
-  TemporaryFolder folder;
-  const std::string path = folder.file("report.json");
-  { std::ofstream(path) << "an older and much longer report that must not leave a tail behind\n"; }
-  const auto problem = write_file_atomically(path, "new\n");
-  ASSERT_FALSE(problem.has_value()) << *problem;
-  EXPECT_EQ(read_text(path), "new\n");
-}
-
-TEST(WriteFileAtomically, LeavesNoTemporaryFileBehind) {
-  TemporaryFolder folder;
-  ASSERT_FALSE(write_file_atomically(folder.file("report.json"), "first\n").has_value());
-  ASSERT_FALSE(write_file_atomically(folder.file("report.json"), "second\n").has_value());
-  EXPECT_EQ(folder.entries(), (std::set<std::string>{"report.json"}));
-}
-
-TEST(WriteFileAtomically, FailsWithOneLineForAMissingFolder) {
-  TemporaryFolder folder;
-  const std::string path = folder.file("missing/report.json");
-  const auto problem = write_file_atomically(path, "contents\n");
-  ASSERT_TRUE(problem.has_value()) << "writing into a folder that does not exist succeeded";
-  EXPECT_EQ(problem->find('\n'), std::string::npos) << "the message is more than one line: " << *problem;
-  EXPECT_NE(problem->find(path), std::string::npos) << "the message does not name the path: " << *problem;
-  EXPECT_TRUE(folder.entries().empty()) << "a failed write left files behind";
-}
-
-TEST(WriteFileAtomically, FailsWithOneLineForAPathThatIsAFolder) {
-  TemporaryFolder folder;
-  const std::string path = folder.file("target");
-  fs::create_directory(path);
-  const auto problem = write_file_atomically(path, "contents\n");
-  ASSERT_TRUE(problem.has_value()) << "writing over a folder succeeded";
-  EXPECT_EQ(problem->find('\n'), std::string::npos) << "the message is more than one line: " << *problem;
-  EXPECT_NE(problem->find("directory"), std::string::npos) << "the message does not say why: " << *problem;
-  EXPECT_TRUE(fs::is_directory(path));
-  EXPECT_TRUE(fs::is_empty(path));
-  EXPECT_EQ(folder.entries(), (std::set<std::string>{"target"})) << "a failed write left files behind";
-}
-
-TEST(CheckWritable, AcceptsANewFileWithoutCreatingIt) {
-  TemporaryFolder folder;
-  const auto problem = check_writable(folder.file("report.json"));
-  EXPECT_FALSE(problem.has_value()) << *problem;
-  EXPECT_TRUE(folder.entries().empty());
-}
-
-TEST(CheckWritable, RefusesAnEmptyPathInOneLine) {
-  const auto problem = check_writable("");
-  ASSERT_TRUE(problem.has_value());
-  EXPECT_FALSE(problem->empty());
-  EXPECT_EQ(problem->find('\n'), std::string::npos) << *problem;
 }
 
 TEST(SummaryTable, NamesEachDesignOnItsOwnLine) {

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -201,6 +202,13 @@ TEST(ReportFromJson, RefusesADamagedReportInOneLineNamingTheKey) {
       {"/engine/0/design", "outbox-polling", "engine[0].design"},
       {"/engine/0/wall_seconds", -1, "wall_seconds"},
       {"/results/0/lost_events", removed, "lost_events"},
+      // Totals that disagree with the runs that violated their invariant (seeds 1..20:
+      // L in 10 runs with 10 lost events, P in none, duplicates in 6 runs, E in none).
+      {"/results/0/phantom_events", std::numeric_limits<std::uint64_t>::max(), "phantom_events"},
+      {"/results/0/lost_events", 0, "lost_events is 0, but 10 runs violated L"},
+      {"/results/0/lost_events", 9, "lost_events is 9, but 10 runs violated L"},
+      {"/results/0/late_events", 3, "late_events is 3, but no run violated E"},
+      {"/results/0/duplicates/duplicate_deliveries", 0, "duplicate_deliveries"},
       {"/engine", json::array(), "engine"},
       {"/version", "v1", "version"},
       {"/line\nbreak", 1, "unknown key \"line\\nbreak\""},

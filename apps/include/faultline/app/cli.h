@@ -8,8 +8,8 @@
 //   }
 //
 // Exit codes: 0 every expectation held; 1 an expectation failed (a claimed invariant
-// violated, or a positive control not caught); 2 usage or input error; 3
-// nondeterminism or internal error.
+// violated, or a positive control not caught); 2 usage or input error, or an output
+// (a file, or stdout) that could not be written; 3 nondeterminism or internal error.
 #pragma once
 
 #include "faultline/models/design.h"

@@ -1,13 +1,13 @@
 // The JSON reliability report: result types to JSON with a schema version and a
-// stable key order (nlohmann's default object sorts its keys), and files written
-// atomically (a temporary file in the same folder, then a rename), so a reader never
-// sees half a report.
+// stable key order (nlohmann's default object sorts its keys). Files are written with
+// output_file.h (atomically, so a reader never sees half a report), included here.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "faultline/reports/output_file.h"
 #include "faultline/reports/result.h"
 
 namespace faultline::reports {
@@ -19,11 +19,6 @@ nlohmann::json to_json(const results::DesignResult& result);
 // The 95% Wilson score interval of a proportion (successes of trials), as [low, high].
 std::pair<double, double> wilson_interval(std::uint64_t successes, std::uint64_t trials);
 nlohmann::json to_json(const results::Report& report);
-
-// Writes `contents` to `path` atomically. Returns an error message (one line) on failure.
-std::optional<std::string> write_file_atomically(const std::string& path, const std::string& contents);
-// Checks that `path` can be written, without leaving anything behind.
-std::optional<std::string> check_writable(const std::string& path);
 
 // The human summary of one design's sweep: a few aligned lines.
 std::string summary_table(const std::vector<results::DesignResult>& results);
